@@ -1,0 +1,24 @@
+"""The classic Keras deep Q-learning CartPole tutorial as a package.
+
+``DQNAgent`` and ``OurModel`` import TensorFlow, so they load on first use:
+``import cartpole_dqn`` and ``cartpole-dqn --help`` stay instant.
+"""
+
+__version__ = "0.1.0"
+__all__ = ["DQNAgent", "OurModel", "Hyperparameters"]
+
+
+def __getattr__(name):
+    if name == "DQNAgent":
+        from cartpole_dqn.agent import DQNAgent
+
+        return DQNAgent
+    if name == "OurModel":
+        from cartpole_dqn.model import OurModel
+
+        return OurModel
+    if name == "Hyperparameters":
+        from cartpole_dqn.hyperparameters import Hyperparameters
+
+        return Hyperparameters
+    raise AttributeError(f"module 'cartpole_dqn' has no attribute {name!r}")

@@ -1,0 +1,5 @@
+import sys
+
+from cartpole_dqn.cli import main
+
+sys.exit(main())

@@ -1,0 +1,205 @@
+"""The tutorial's ``DQNAgent``: remember, act, replay, load, save, run, test.
+
+Read it beside the tutorial's "Putting It All Together" code: the method
+names, attributes and printed lines are the tutorial's.  What differs is how
+``replay`` and ``act`` talk to Keras.  The tutorial calls ``model.predict``
+once per sample (two calls per transition, ~40 ms each in Keras 3) and then
+``model.fit``; here one compiled TensorFlow function computes the same
+targets for the whole minibatch and takes the same single gradient step.
+``tests/test_replay_equivalence.py`` holds the two side by side.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from cartpole_dqn import model as model_io
+from cartpole_dqn.environment import make_env
+from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters
+from cartpole_dqn.model import OurModel
+
+from cartpole_dqn.summary import SOLVED_SCORE
+
+DONE_REWARD = -10  # the tutorial's reward for the step that ends an episode
+
+
+class DQNAgent:
+    """Deep Q-learning on CartPole-v1, as in the tutorial.
+
+    ``hyperparameters`` defaults to the tutorial's values; ``render`` is
+    "human" or "none"; ``seed`` makes a run repeatable on one machine;
+    ``model_path`` is where ``run`` saves and ``test`` loads.
+    """
+
+    def __init__(self, hyperparameters: Hyperparameters = DEFAULTS, *, render="none",
+                 seed=None, model_path=DEFAULT_MODEL_PATH):
+        hp = hyperparameters.validated()
+        self.hyperparameters = hp
+        self.seed = seed
+        if seed is not None:
+            # Seeds Python's `random`, NumPy and TensorFlow: the tutorial's
+            # random choices, the initial weights and dropout.
+            keras.utils.set_random_seed(seed)
+        self.env = make_env(render)
+        self.state_size = int(self.env.observation_space.shape[0])
+        self.action_size = int(self.env.action_space.n)
+        self.model_path = model_path
+
+        self.EPISODES = hp.EPISODES
+        self.memory = deque(maxlen=hp.memory_size)
+        self.gamma = hp.gamma  # discount rate
+        self.epsilon = hp.epsilon  # exploration rate
+        self.epsilon_min = hp.epsilon_min
+        self.epsilon_decay = hp.epsilon_decay
+        self.batch_size = hp.batch_size
+        self.learning_rate = hp.learning_rate
+
+        self.scores = []  # score of each finished episode of the last run() or test()
+        self.saved_episodes = []  # episodes of the last run() after which the model was saved
+        # Called as hook(agent, episode, score) after each training episode;
+        # a hook that returns True stops training (logging and evaluation plug in here).
+        self.episode_hooks = []
+        self.model = OurModel(input_shape=(self.state_size,), action_space=self.action_size,
+                              learning_rate=self.learning_rate)
+
+    # -- the model and its compiled calls ---------------------------------
+
+    @property
+    def model(self):
+        return self._model
+
+    @model.setter
+    def model(self, model):
+        """Install a Q-network and compile the two calls the hot loop makes."""
+        self._model = model
+        states = tf.TensorSpec([None, self.state_size], tf.float32)
+        self._q_values = tf.function(lambda s: model(s, training=False), input_signature=[states])
+        self._replay_step = tf.function(self._train_on_targets, input_signature=[
+            states, tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.float32),
+            states, tf.TensorSpec([None], tf.bool), tf.TensorSpec([], tf.float32)])
+        self._targets = tf.function(self._q_targets, input_signature=[
+            states, tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.float32),
+            states, tf.TensorSpec([None], tf.bool), tf.TensorSpec([], tf.float32)])
+
+    def _q_targets(self, states, actions, rewards, next_states, dones, gamma):
+        """The tutorial's y_target for a whole minibatch at once.
+
+        Per sample the tutorial does: y = predict(state); y[action] = reward if
+        done else reward + gamma * max(predict(next_state)).  ``predict`` runs
+        in inference mode (no dropout), so both forward passes here do too;
+        states and next states go through the network in one call.
+        """
+        q_all = self._model(tf.concat([states, next_states], axis=0), training=False)
+        q, q_next = tf.split(q_all, 2, axis=0)
+        target = tf.where(dones, rewards, rewards + gamma * tf.reduce_max(q_next, axis=1))
+        chosen = tf.one_hot(actions, self.action_size, on_value=True, off_value=False)
+        return tf.where(chosen, target[:, None], q)
+
+    def _train_on_targets(self, states, actions, rewards, next_states, dones, gamma):
+        """One gradient step on the minibatch, as the tutorial's single ``fit`` call."""
+        y_batch = self._q_targets(states, actions, rewards, next_states, dones, gamma)
+        model = self._model
+        with tf.GradientTape() as tape:
+            predictions = model(states, training=True)  # dropout active, as in fit
+            loss = model.loss(y_batch, predictions)
+        variables = model.trainable_variables
+        model.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return loss
+
+    # -- the tutorial's methods -------------------------------------------
+
+    def remember(self, state, action, reward, next_state, done):
+        self.memory.append((state, action, reward, next_state, done))
+
+    def act(self, state):
+        """Epsilon-greedy: a random action with probability epsilon, else argmax Q."""
+        if np.random.random() <= self.epsilon:
+            return random.randrange(self.action_size)
+        return int(np.argmax(self._q_values(state)))
+
+    def sample_minibatch(self):
+        """The tutorial's uniform sample, as arrays: states, actions, rewards, next states, dones."""
+        minibatch = random.sample(self.memory, min(len(self.memory), self.batch_size))
+        states, actions, rewards, next_states, dones = zip(*minibatch)
+        return (np.concatenate(states).astype(np.float32, copy=False),
+                np.asarray(actions, dtype=np.int32),
+                np.asarray(rewards, dtype=np.float32),
+                np.concatenate(next_states).astype(np.float32, copy=False),
+                np.asarray(dones, dtype=bool))
+
+    def replay_targets(self, states, actions, rewards, next_states, dones):
+        """The y_batch that ``replay`` fits to, for the given minibatch arrays."""
+        return self._targets(states, actions, rewards, next_states, dones, self.gamma).numpy()
+
+    def replay(self):
+        """Fit the model once to targets computed from a random minibatch; decay epsilon."""
+        self._replay_step(*self.sample_minibatch(), self.gamma)
+        if self.epsilon > self.epsilon_min:
+            self.epsilon *= self.epsilon_decay
+
+    def load(self, name):
+        """Load a saved model, ready both to predict and to keep training."""
+        model = model_io.load_model(name, self.state_size, self.action_size)
+        self.model = model_io.compile_for_training(model, self.learning_rate)
+
+    def save(self, name):
+        model_io.save_model(self.model, name)
+
+    def _reset(self, first: bool):
+        # Seed the environment once; later resets continue its random stream.
+        state, _ = self.env.reset(seed=self.seed if first else None)
+        return np.reshape(state, [1, self.state_size])
+
+    def run(self):
+        """Train for EPISODES episodes, replaying after every step that does not end one."""
+        self.scores, self.saved_episodes = [], []
+        for e in range(self.EPISODES):
+            state = self._reset(first=e == 0)
+            done = False
+            i = 0
+            while not done:
+                action = self.act(state)
+                next_state, reward, terminated, truncated, _ = self.env.step(action)
+                # The tutorial's `done`: the pole fell, the cart left, or time ran out.
+                done = terminated or truncated
+                next_state = np.reshape(next_state, [1, self.state_size])
+                if done:
+                    reward = DONE_REWARD
+                self.remember(state, action, reward, next_state, done)
+                state = next_state
+                i += 1
+                if done:
+                    print(f"episode: {e}/{self.EPISODES}, score: {i}, e: {self.epsilon:.2}", flush=True)
+                    self.scores.append(i)
+                    if i == SOLVED_SCORE:
+                        print(f"Saving trained model as {self.model_path}", flush=True)
+                        self.save(self.model_path)
+                        self.saved_episodes.append(e)
+                    break
+                self.replay()
+            if any([hook(self, e, i) for hook in self.episode_hooks]):
+                break
+        return self.scores
+
+    def test(self):
+        """Load the saved model and play EPISODES greedy episodes."""
+        self.load(self.model_path)
+        self.scores = []
+        for e in range(self.EPISODES):
+            state = self._reset(first=e == 0)
+            done = False
+            i = 0
+            while not done:
+                action = int(np.argmax(self._q_values(state)))
+                next_state, _, terminated, truncated, _ = self.env.step(action)
+                done = terminated or truncated
+                state = np.reshape(next_state, [1, self.state_size])
+                i += 1
+            print(f"episode: {e}/{self.EPISODES}, score: {i}", flush=True)
+            self.scores.append(i)
+        return self.scores

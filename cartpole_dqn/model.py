@@ -1,0 +1,81 @@
+"""The tutorial's Q-network, ``OurModel``, and how it is saved and loaded.
+
+The network maps a CartPole state (4 numbers) to one Q-value per action
+(2 numbers): Dense 512 -> 256 -> 64 with ReLU, Dropout(0.5) after each hidden
+layer, a linear output, mean squared error and Adam.
+
+Saving writes beside the target and renames, so an interrupted save never
+destroys the previous model.  Loading recompiles the network, because in
+Keras 3 a model from plain ``load_model`` of an ``.h5`` can predict but not
+train.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import keras
+from keras.layers import Dense, Dropout, Input
+from keras.models import Model
+
+from cartpole_dqn.errors import UserError
+
+
+def OurModel(input_shape, action_space, learning_rate=0.001):
+    """Build and compile the tutorial's network (names kept from the tutorial)."""
+    X_input = Input(input_shape)
+    X = X_input
+    for units in (512, 256, 64):
+        X = Dense(units, activation="relu")(X)
+        X = Dropout(0.5)(X)
+    # Keras 3 rejects numpy integers for a layer size, and gymnasium gives one.
+    X = Dense(int(action_space), activation="linear")(X)
+    model = Model(inputs=X_input, outputs=X, name="CartPole_model")
+    compile_for_training(model, learning_rate)
+    return model
+
+
+def compile_for_training(model, learning_rate=0.001):
+    # A loss object, not the string "mse": Keras 3 saves "mse" to .h5 in a
+    # form its own load_model cannot read back.
+    model.compile(loss=keras.losses.MeanSquaredError(), optimizer=keras.optimizers.Adam(learning_rate))
+    return model
+
+
+def save_model(model, path) -> None:
+    """Save ``model`` to ``path`` atomically: write a sibling file, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Keras picks the format from the extension, so the partial file keeps it.
+    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+    try:
+        model.save(partial)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def load_model(path, state_size: int, action_size: int):
+    """Load a saved Q-network for predicting, checking it fits the environment.
+
+    Raises UserError with a one-line explanation for a missing file, a file
+    that is not a Keras model, or a network of the wrong shape.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(
+            f"no model file at {path}; train one first with: python -m cartpole_dqn train --model {path}"
+        )
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as exc:  # Keras raises many types for a bad file
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"{path} is not a readable Keras model ({reason})") from None
+    inputs, outputs = model.input_shape, model.output_shape
+    if not (len(inputs) == 2 and inputs[-1] == state_size and len(outputs) == 2 and outputs[-1] == action_size):
+        raise UserError(
+            f"{path} holds a network of input {tuple(inputs)} and output {tuple(outputs)}; "
+            f"CartPole needs input (None, {state_size}) and output (None, {action_size})"
+        )
+    return model

@@ -1,0 +1,40 @@
+"""Shared test setup: headless rendering, a CLI runner and a saved model.
+
+Tests never open a real window (SDL's dummy video driver) and never
+download anything.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ["SDL_VIDEODRIVER"] = "dummy"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args, cwd, env=None, timeout=600):
+    """Run ``python -m cartpole_dqn ARGS`` in a fresh process; return the CompletedProcess."""
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "cartpole_dqn", *map(str, args)], cwd=cwd,
+                          env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def cli(tmp_path):
+    """Run the CLI with the test's temporary folder as working directory."""
+    return lambda *args, **kwargs: run_cli(*args, cwd=tmp_path, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def saved_model(tmp_path_factory):
+    """An untrained model saved by DQNAgent.save, as the CLI would save it."""
+    from cartpole_dqn.agent import DQNAgent
+
+    path = tmp_path_factory.mktemp("model") / "cartpole-dqn.h5"
+    DQNAgent(seed=0).save(path)
+    return path

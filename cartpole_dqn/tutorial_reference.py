@@ -1,0 +1,38 @@
+"""The tutorial's replay, one sample at a time: the yardstick, not the package's path.
+
+``DQNAgent.replay`` computes the same targets in one batched call.  This
+module keeps the per-sample arithmetic, with one ``model.predict`` per state
+and per next state, so that tests can show the two agree and the benchmark
+can time the difference.  Never used for training by the package itself.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def tutorial_targets(model, minibatch, gamma):
+    """x_batch and y_batch as the tutorial's per-sample loop builds them.
+
+    ``minibatch`` is a list of (state, action, reward, next_state, done)
+    with states of shape (1, state_size), as ``DQNAgent.remember`` stores them.
+    """
+    x_batch, y_batch = [], []
+    for state, action, reward, next_state, done in minibatch:
+        y_target = model.predict(state, verbose=0)
+        if done:
+            y_target[0][action] = reward
+        else:
+            best_next = np.max(model.predict(next_state, verbose=0)[0])
+            y_target[0][action] = reward + gamma * best_next
+        x_batch.append(state[0])
+        y_batch.append(y_target[0])
+    return np.array(x_batch), np.array(y_batch)
+
+
+def tutorial_replay(agent, minibatch):
+    """The tutorial's whole replay on ``agent``: per-sample targets, one fit, epsilon decay."""
+    x_batch, y_batch = tutorial_targets(agent.model, minibatch, agent.gamma)
+    agent.model.fit(x_batch, y_batch, batch_size=len(x_batch), verbose=0)
+    if agent.epsilon > agent.epsilon_min:
+        agent.epsilon *= agent.epsilon_decay

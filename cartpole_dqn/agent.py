@@ -136,9 +136,13 @@ class DQNAgent:
         """The y_batch that ``replay`` fits to, for the given minibatch arrays."""
         return self._targets(states, actions, rewards, next_states, dones, self.gamma).numpy()
 
+    def fit_minibatch(self, states, actions, rewards, next_states, dones):
+        """One gradient step toward this minibatch's targets: the update ``replay`` makes."""
+        self._replay_step(states, actions, rewards, next_states, dones, self.gamma)
+
     def replay(self):
         """Fit the model once to targets computed from a random minibatch; decay epsilon."""
-        self._replay_step(*self.sample_minibatch(), self.gamma)
+        self.fit_minibatch(*self.sample_minibatch())
         if self.epsilon > self.epsilon_min:
             self.epsilon *= self.epsilon_decay
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m cartpole_dqn {train,test,random}``.
+"""Command line: ``python -m cartpole_dqn {train,test,random,bench}``.
 
 TensorFlow takes seconds to import, so this module imports it only inside
 the commands that need it: ``--help`` and bad arguments answer at once.
@@ -57,10 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
                "  cartpole-dqn train --episodes 200 --seed 1\n"
                "  cartpole-dqn test                     watch the saved model play 20 episodes\n"
                "  cartpole-dqn test --render none       the same, headless\n"
-               "  cartpole-dqn random                   the tutorial's random play",
+               "  cartpole-dqn random                   the tutorial's random play\n"
+               "  cartpole-dqn bench                    speed against the tutorial's own code",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{train,test,random}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{train,test,random,bench}")
 
     train = commands.add_parser(
         "train", help="train the agent; saves the model whenever an episode reaches 500",
@@ -83,7 +84,31 @@ def build_parser() -> argparse.ArgumentParser:
         description="Play CartPole with random actions, printing every step.")
     _add_common(random_play, "none", DEFAULT_RANDOM_EPISODES, "games to play")
     random_play.set_defaults(run=run_random)
+
+    _add_bench(commands)
     return parser
+
+
+def _add_bench(commands):
+    bench = commands.add_parser(
+        "bench", help="time training against the tutorial's code, or measure learning over seeds",
+        description="Speed (default): time the training loop, the tutorial's per-sample replay and the bare "
+                    "update in one process; the last line is machine-readable. With --learning: train "
+                    "several seeds until the first 500, test each saved model 20 times. See BENCHMARKS.md.")
+    bench.add_argument("--steps", type=int, default=3000, metavar="N",
+                       help="timed environment steps of the package's training loop (default: 3000)")
+    bench.add_argument("--tutorial-steps", type=int, default=3, metavar="N",
+                       help="timed steps of the tutorial's loop, several seconds each (default: 3)")
+    bench.add_argument("--updates", type=int, default=300, metavar="N",
+                       help="timed bare replay updates (default: 300)")
+    bench.add_argument("--learning", action="store_true",
+                       help="run the learning benchmark instead of the speed benchmark")
+    bench.add_argument("--seeds", type=int, default=3, metavar="N",
+                       help="with --learning: number of seeds, from --seed on (default: 3)")
+    bench.add_argument("--max-episodes", type=int, default=400, metavar="N",
+                       help="with --learning: give up on a seed after this many episodes (default: 400)")
+    bench.add_argument("--seed", type=int, default=0, help="(first) seed (default: 0)")
+    bench.set_defaults(run=run_bench)
 
 
 def hyperparameters_from(args) -> Hyperparameters:
@@ -154,6 +179,20 @@ def run_random(args) -> int:
 
     lengths = Random_games(args.episodes, render=args.render, seed=args.seed)
     print(f"random play: {len(lengths)} games, mean length {sum(lengths) / len(lengths):.1f}")
+    return 0
+
+
+def run_bench(args) -> int:
+    for flag in ("steps", "tutorial_steps", "updates", "seeds", "max_episodes"):
+        if getattr(args, flag) <= 0:
+            raise UserError(f"--{flag.replace('_', '-')} must be a positive whole number, got {getattr(args, flag)}")
+    _import_tensorflow_quietly()
+    from cartpole_dqn import benchmark
+
+    if args.learning:
+        benchmark.run_learning(args.seeds, args.max_episodes, args.seed)
+    else:
+        benchmark.run_speed(args.steps, args.tutorial_steps, args.updates, args.seed)
     return 0
 
 

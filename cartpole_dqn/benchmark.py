@@ -1,8 +1,9 @@
 """``cartpole-dqn bench``: how fast the package trains, and how often it learns.
 
 Speed (the default): one process times, on the same machine,
-  * the package's training loop (``DQNAgent.run``, default hyperparameters,
-    a replay after every step, no rendering) in environment steps per second;
+  * the package's training loop (``DQNAgent.run``, the tutorial's
+    hyperparameters unless flags change them, a replay after every step, no
+    rendering) in environment steps per second;
   * the tutorial's own loop on a few steps: ``model.predict`` to act and the
     literal per-sample replay of ``tutorial_reference.tutorial_replay``;
   * the bare replay update (batched targets + one gradient step, batch 128),
@@ -22,6 +23,7 @@ outside (an episode hook, or a step budget on the environment).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import random
 import statistics
@@ -35,7 +37,7 @@ import numpy as np
 
 from cartpole_dqn.agent import DQNAgent
 from cartpole_dqn.cli import DEFAULT_TEST_EPISODES
-from cartpole_dqn.hyperparameters import DEFAULTS
+from cartpole_dqn.hyperparameters import DEFAULTS, flag_of
 from cartpole_dqn.summary import SOLVED_SCORE
 from cartpole_dqn.tutorial_reference import tutorial_replay
 
@@ -70,13 +72,27 @@ def _step_budget(agent, steps):
         del agent.env.step  # the environment's own method again
 
 
-def time_training_loop(agent, steps) -> float:
-    """Seconds that ``agent.run()`` takes for ``steps`` environment steps (its printing silenced)."""
-    with contextlib.redirect_stdout(io.StringIO()):
-        start = time.perf_counter()
-        with _step_budget(agent, steps):
-            agent.run()
-        return time.perf_counter() - start
+@dataclass
+class Timing:
+    """Wall-clock and CPU seconds (all threads of this process) of one measurement."""
+
+    wall: float = 0.0
+    cpu: float = 0.0
+
+    @contextlib.contextmanager
+    def add(self):
+        wall, cpu = time.perf_counter(), time.process_time()
+        yield
+        self.wall += time.perf_counter() - wall
+        self.cpu += time.process_time() - cpu
+
+
+def time_training_loop(agent, steps) -> Timing:
+    """How long ``agent.run()`` takes for ``steps`` environment steps (its printing silenced)."""
+    timing = Timing()
+    with contextlib.redirect_stdout(io.StringIO()), timing.add(), _step_budget(agent, steps):
+        agent.run()
+    return timing
 
 
 class TutorialAgent(DQNAgent):
@@ -97,34 +113,47 @@ def _warm_up_keras(tutorial):
     tutorial.model.fit(states, np.repeat(targets, len(states), axis=0), batch_size=len(states), verbose=0)
 
 
-def time_bare_update(agent, updates) -> float:
-    """Mean seconds of one replay update (targets + gradient step) on sampled minibatches."""
-    total = 0.0
+def time_bare_update(agent, updates) -> Timing:
+    """How long ``updates`` replay updates (targets + gradient step) take, sampling left out.
+
+    One untimed update first: the loop's replay is a different compiled call
+    (it also evaluates the next state), so this one is traced here.
+    """
+    agent.fit_minibatch(*agent.sample_minibatch())
+    timing = Timing()
     for _ in range(updates):
         minibatch = agent.sample_minibatch()
-        start = time.perf_counter()
-        agent.fit_minibatch(*minibatch)
-        total += time.perf_counter() - start
-    return total / updates
+        with timing.add():
+            agent.fit_minibatch(*minibatch)
+    return timing
 
 
-def run_speed(steps, tutorial_steps, updates, seed, out=print):
+def _settings(hyperparameters):
+    changed = [f"{flag_of(f.name)} {getattr(hyperparameters, f.name)}" for f in dataclasses.fields(hyperparameters)
+               if f.name != "EPISODES" and getattr(hyperparameters, f.name) != getattr(DEFAULTS, f.name)]
+    return "the tutorial's hyperparameters" + (f" except {', '.join(changed)}" if changed else "")
+
+
+def run_speed(hyperparameters, steps, tutorial_steps, updates, seed, out=print):
     """Time the three things the module docstring lists; print them and the ``bench:`` line."""
+    out(f"speed: {_settings(hyperparameters)}, replay after every step, no rendering, seed {seed}")
     with tempfile.TemporaryDirectory() as scratch:
         model_path = Path(scratch) / "bench.h5"  # never the user's cartpole-dqn.h5
-        hyperparameters = DEFAULTS.replace(EPISODES=UNLIMITED_EPISODES)
+        hyperparameters = hyperparameters.replace(EPISODES=UNLIMITED_EPISODES)
         agent = DQNAgent(hyperparameters, seed=seed, model_path=model_path)
         out(f"warm-up: {WARMUP_STEPS} steps of the package's loop, not timed (tracing, first minibatches)")
         time_training_loop(agent, WARMUP_STEPS)
-        seconds = time_training_loop(agent, steps)
-        steps_per_s = steps / seconds
-        out(f"package loop:  {steps} steps in {seconds:.2f} s = {steps_per_s:.1f} steps/s "
-            f"({1000 * seconds / steps:.2f} ms/step, epsilon now {agent.epsilon:.3f})")
+        loop = time_training_loop(agent, steps)
+        steps_per_s = steps / loop.wall
+        out(f"package loop:  {steps} steps in {loop.wall:.2f} s = {steps_per_s:.1f} steps/s "
+            f"({1000 * loop.wall / steps:.2f} ms/step, CPU {1000 * loop.cpu / steps:.2f} ms/step; "
+            f"epsilon now {agent.epsilon:.3f})")
 
         update = time_bare_update(agent, updates)
-        loop_overhead = (seconds / steps) / update
-        out(f"bare update:   {1000 * update:.2f} ms (mean of {updates}, batch {agent.batch_size}); "
-            f"loop step / update = {loop_overhead:.2f}")
+        loop_overhead = (loop.wall / steps) / (update.wall / updates)
+        out(f"bare update:   {1000 * update.wall / updates:.2f} ms (CPU {1000 * update.cpu / updates:.2f} ms; "
+            f"mean of {updates}, batch {agent.batch_size}); loop step / update = {loop_overhead:.2f} "
+            f"(CPU: {(loop.cpu / steps) / (update.cpu / updates):.2f})")
 
         # The tutorial's loop starts from the package loop's memory and epsilon,
         # so its replays sample full minibatches and it acts greedily as often.
@@ -133,11 +162,12 @@ def run_speed(steps, tutorial_steps, updates, seed, out=print):
         tutorial.epsilon = agent.epsilon
         out("warm-up: one predict and one fit of a full minibatch, not timed (Keras builds both on first use)")
         _warm_up_keras(tutorial)
-        tutorial_seconds = time_training_loop(tutorial, tutorial_steps)
-    tutorial_steps_per_s = tutorial_steps / tutorial_seconds
+        tutorial_timing = time_training_loop(tutorial, tutorial_steps)
+    tutorial_steps_per_s = tutorial_steps / tutorial_timing.wall
     speedup = steps_per_s / tutorial_steps_per_s
-    out(f"tutorial loop: {tutorial_steps} steps in {tutorial_seconds:.2f} s = {tutorial_steps_per_s:.3f} steps/s "
-        f"({tutorial_seconds / tutorial_steps:.2f} s/step: model.predict per sample, fit per batch)")
+    out(f"tutorial loop: {tutorial_steps} steps in {tutorial_timing.wall:.2f} s = {tutorial_steps_per_s:.3f} steps/s "
+        f"({tutorial_timing.wall / tutorial_steps:.2f} s/step, CPU {tutorial_timing.cpu / tutorial_steps:.2f} s/step: "
+        "model.predict per sample, fit per batch)")
     out(f"speedup: {speedup:.0f}x")
     out(f"bench: steps_per_s={steps_per_s:.1f} tutorial_steps_per_s={tutorial_steps_per_s:.4f} "
         f"speedup={speedup:.1f} loop_overhead={loop_overhead:.3f}")
@@ -156,10 +186,10 @@ def _stop_at_first_500(agent, episode, score):
     return score >= SOLVED_SCORE
 
 
-def learn_one_seed(seed, max_episodes, scratch) -> SeedResult:
+def learn_one_seed(hyperparameters, seed, scratch) -> SeedResult:
     """Train one seed until its first 500 (the model is saved then); test that model."""
     model_path = Path(scratch) / f"seed{seed}.h5"
-    agent = DQNAgent(DEFAULTS.replace(EPISODES=max_episodes), seed=seed, model_path=model_path)
+    agent = DQNAgent(hyperparameters, seed=seed, model_path=model_path)
     agent.episode_hooks.append(_stop_at_first_500)
     with contextlib.redirect_stdout(io.StringIO()):
         start = time.perf_counter()
@@ -167,7 +197,7 @@ def learn_one_seed(seed, max_episodes, scratch) -> SeedResult:
         seconds = time.perf_counter() - start
         if not agent.saved_episodes:
             return SeedResult(seed, len(scores), None, seconds, None)
-        tester = DQNAgent(DEFAULTS.replace(EPISODES=TEST_EPISODES), seed=seed, model_path=model_path)
+        tester = DQNAgent(hyperparameters.replace(EPISODES=TEST_EPISODES), seed=seed, model_path=model_path)
         test_scores = tester.test()
     return SeedResult(seed, len(scores), agent.saved_episodes[0], seconds,
                       sum(score >= SOLVED_SCORE for score in test_scores))
@@ -181,15 +211,18 @@ def _show(value, fmt="{}"):
     return "none" if value is None else fmt.format(value)
 
 
-def run_learning(seeds, max_episodes, first_seed, out=print):
-    """Train and test ``seeds`` seeds; print a table and the ``learning:`` line."""
-    out(f"learning: seeds {first_seed}..{first_seed + seeds - 1}, tutorial settings, "
-        f"stop at the first {SOLVED_SCORE} or after {max_episodes} episodes, then {TEST_EPISODES} greedy tests")
+def run_learning(hyperparameters, seeds, first_seed, out=print):
+    """Train and test ``seeds`` seeds; print a table and the ``learning:`` line.
+
+    ``hyperparameters.EPISODES`` is the most episodes a seed may train.
+    """
+    out(f"learning: seeds {first_seed}..{first_seed + seeds - 1}, {_settings(hyperparameters)}, stop at the first "
+        f"{SOLVED_SCORE} or after {hyperparameters.EPISODES} episodes, then {TEST_EPISODES} greedy tests")
     out(f"{'seed':>4}  {'episodes':>8}  {'first 500 at':>12}  {'seconds':>8}  {'test 500s':>9}")
     results = []
     with tempfile.TemporaryDirectory() as scratch:
         for seed in range(first_seed, first_seed + seeds):
-            r = learn_one_seed(seed, max_episodes, scratch)
+            r = learn_one_seed(hyperparameters, seed, scratch)
             results.append(r)
             out(f"{r.seed:>4}  {r.episodes:>8}  {_show(r.first500, 'episode {}'):>12}  {r.seconds:>8.1f}  "
                 f"{_show(r.test_500s, '{}/' + str(TEST_EPISODES)):>9}")

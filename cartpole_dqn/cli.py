@@ -108,6 +108,7 @@ def _add_bench(commands):
     bench.add_argument("--max-episodes", type=int, default=400, metavar="N",
                        help="with --learning: give up on a seed after this many episodes (default: 400)")
     bench.add_argument("--seed", type=int, default=0, help="(first) seed (default: 0)")
+    _add_hyperparameters(bench)
     bench.set_defaults(run=run_bench)
 
 
@@ -186,13 +187,15 @@ def run_bench(args) -> int:
     for flag in ("steps", "tutorial_steps", "updates", "seeds", "max_episodes"):
         if getattr(args, flag) <= 0:
             raise UserError(f"--{flag.replace('_', '-')} must be a positive whole number, got {getattr(args, flag)}")
+    args.episodes = args.max_episodes  # the learning benchmark's EPISODES; the speed one stops by steps
+    hyperparameters = hyperparameters_from(args)
     _import_tensorflow_quietly()
     from cartpole_dqn import benchmark
 
     if args.learning:
-        benchmark.run_learning(args.seeds, args.max_episodes, args.seed)
+        benchmark.run_learning(hyperparameters, args.seeds, args.seed)
     else:
-        benchmark.run_speed(args.steps, args.tutorial_steps, args.updates, args.seed)
+        benchmark.run_speed(hyperparameters, args.steps, args.tutorial_steps, args.updates, args.seed)
     return 0
 
 

@@ -16,8 +16,9 @@ Learning (``--learning``): per seed, train with the tutorial's settings until
 an episode first scores 500 (the tutorial saves the model then) or until
 ``--max-episodes``; then play the saved model greedily for 20 episodes.
 
-Both loops are ``DQNAgent.run`` itself: the benchmark only stops it from
-outside (an episode hook, or a step budget on the environment).
+Every loop here is ``DQNAgent.run`` itself (the tutorial's is a subclass
+with the tutorial's ``act`` and ``replay``): the benchmark only stops it from
+outside, with an episode hook or a step budget on the environment.
 """
 
 from __future__ import annotations

@@ -228,7 +228,8 @@ def run_learning(hyperparameters, seeds, first_seed, out=print):
             out(f"{r.seed:>4}  {r.episodes:>8}  {_show(r.first500, 'episode {}'):>12}  {r.seconds:>8.1f}  "
                 f"{_show(r.test_500s, '{}/' + str(TEST_EPISODES)):>9}")
     solved = [r for r in results if r.first500 is not None]
-    out(f"medians over the {len(solved)} seeds that reached {SOLVED_SCORE}; the others saved no model")
+    out(f"medians over the {len(solved)} seed{'' if len(solved) == 1 else 's'} that reached {SOLVED_SCORE}; "
+        "the others saved no model")
     out(f"learning: solved={len(solved)}/{seeds} "
         f"median_first500_episode={_show(_median([r.first500 for r in solved]))} "
         f"median_seconds={_show(_median([r.seconds for r in solved]), '{:.1f}')} "

@@ -31,7 +31,7 @@ def OurModel(input_shape, action_space, learning_rate=0.001):
         X = Dropout(0.5)(X)
     # Keras 3 rejects numpy integers for a layer size, and gymnasium gives one.
     X = Dense(int(action_space), activation="linear")(X)
-    model = Model(inputs=X_input, outputs=X, name="CartPole_model")
+    model = Model(inputs=X_input, outputs=X, name="CartPole model")
     compile_for_training(model, learning_rate)
     return model
 

@@ -39,10 +39,12 @@ def recording_env(render: str = "none"):
     """
     if render == "human":
         require_display()
-    elif sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        # CartPole initialises pygame's display even to draw off screen; with no
-        # display, SDL's "dummy" driver lets it do so without a window.
-        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    elif (sys.platform.startswith("linux") and not os.environ.get("SDL_VIDEODRIVER")
+          and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))):
+        # CartPole initialises pygame's display even to draw off screen.  With no
+        # display SDL would probe X11 and Wayland (printing errors) before
+        # falling back; its "dummy" driver draws off screen quietly.
+        os.environ["SDL_VIDEODRIVER"] = "dummy"
     recorder = GifRecorder(gym.make(ENV_ID, render_mode="rgb_array"))
     return (gym.wrappers.HumanRendering(recorder) if render == "human" else recorder), recorder
 

@@ -161,7 +161,7 @@ def run_train(args) -> int:
         interrupted = True
     saved = args.model if agent.saved_episodes else None
     print(training_summary(agent.scores, time.perf_counter() - start, saved, interrupted), flush=True)
-    print(f"episode log: {log.csv_path}, score plot: {log.write_plot()}", flush=True)
+    print(f"episode log: {log.csv_path}, score plot: {log.write_plot(agent.saved_episodes)}", flush=True)
     return EXIT_INTERRUPTED if interrupted else 0
 
 

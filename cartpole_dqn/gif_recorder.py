@@ -5,13 +5,17 @@
 copy of the frames and ``save`` writes them with Pillow.  With
 ``--render human`` the same frames are also shown in a window.
 
-The GIF is kept small on purpose (a 500-step episode at full size is ~15 MB):
+The GIF is kept small and quick to make.  GIF stores only the part of each
+frame that changed, so one balanced 500-step episode is already small
+(measured: 131 KB for all 501 frames at 600x400, 114 KB as recorded here);
+what would grow without bound is a long test, 20 episodes being 10,000 steps:
 
+* at most ``MAX_FRAMES`` frames are kept (about one whole 500-step episode);
+  later steps and episodes are played but not recorded;
 * every ``FRAME_SKIP``-th step is kept, shown for FRAME_SKIP / 50 s, so the
   animation still plays in real time (CartPole runs at 50 steps per second);
-* frames are scaled by ``SCALE`` (600x400 becomes 300x200);
-* at most ``MAX_FRAMES`` frames are kept (one whole 500-step episode);
-  later steps and episodes are played but not recorded.
+* frames are scaled by ``SCALE`` (600x400 becomes 300x200), a size that
+  fits beside text in a README.
 """
 
 from __future__ import annotations

@@ -56,8 +56,11 @@ def _draw_score_axes(axes, title, xlabel) -> None:
     axes.grid(alpha=0.3)
 
 
-def plot_training_scores(scores, path, title="Training: score per episode") -> Path:
-    """Score of each episode, its moving average and the 500 line, to a PNG."""
+def plot_training_scores(scores, path, saved_episodes=(), title="Training: score per episode") -> Path:
+    """Score of each episode, its moving average and the 500 line, to a PNG.
+
+    ``saved_episodes`` (episodes after which the model was saved) are marked.
+    """
     figure = _new_figure()
     axes = figure.add_subplot()
     episodes = np.arange(len(scores))
@@ -65,8 +68,11 @@ def plot_training_scores(scores, path, title="Training: score per episode") -> P
     if len(scores):
         axes.plot(episodes, moving_average(scores), color="tab:orange", linewidth=2,
                   label=f"mean of last {MOVING_AVERAGE_WINDOW}")
+    if len(saved_episodes):
+        axes.plot(saved_episodes, [scores[e] for e in saved_episodes], "v", color="tab:red",
+                  label="model saved")
     _draw_score_axes(axes, title, "episode")
-    figure.legend(loc="outside lower center", ncols=3)
+    figure.legend(loc="outside lower center", ncols=4)
     return _save(figure, path)
 
 

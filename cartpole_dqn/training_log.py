@@ -58,10 +58,10 @@ class TrainingLog:
     def close(self) -> None:
         self._file.close()
 
-    def write_plot(self) -> Path:
-        """Close the CSV and draw the scores logged so far to ``plot_path``."""
+    def write_plot(self, saved_episodes=()) -> Path:
+        """Close the CSV and draw the scores logged so far to ``plot_path``, marking ``saved_episodes``."""
         from cartpole_dqn.plots import plot_training_scores
 
         self.close()
-        plot_training_scores(self.scores, self.plot_path)
+        plot_training_scores(self.scores, self.plot_path, saved_episodes)
         return self.plot_path

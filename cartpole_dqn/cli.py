@@ -160,8 +160,10 @@ def run_train(args) -> int:
     except KeyboardInterrupt:
         interrupted = True
     saved = args.model if agent.saved_episodes else None
-    print(training_summary(agent.scores, time.perf_counter() - start, saved, interrupted), flush=True)
-    print(f"episode log: {log.csv_path}, score plot: {log.write_plot(agent.saved_episodes)}", flush=True)
+    plot = log.write_plot(agent.saved_episodes)
+    # One closing line, as before the log existed: scripts read it.
+    print(f"{training_summary(agent.scores, time.perf_counter() - start, saved, interrupted)}; "
+          f"episode log {log.csv_path}, score plot {plot}", flush=True)
     return EXIT_INTERRUPTED if interrupted else 0
 
 

@@ -74,6 +74,22 @@ def test_train_logs_one_row_per_episode_and_plots_the_scores(scripted_train, tmp
     assert is_png(tmp_path / "models" / "run-training.png")
 
 
+def test_the_real_agent_feeds_the_log(tmp_path):
+    from cartpole_dqn.agent import DQNAgent
+    from cartpole_dqn.hyperparameters import Hyperparameters
+    from cartpole_dqn.training_log import TrainingLog
+
+    agent = DQNAgent(Hyperparameters(EPISODES=3), seed=0, model_path=tmp_path / "m.h5")
+    log = TrainingLog(*log_paths(agent.model_path))
+    agent.episode_hooks.append(log)
+    agent.run()
+    rows = read_csv(log.csv_path)
+    assert [int(r["score"]) for r in rows] == agent.scores
+    assert [int(r["steps"]) for r in rows] == [sum(agent.scores[:e + 1]) for e in range(3)]
+    assert float(rows[-1]["epsilon"]) == pytest.approx(agent.epsilon, rel=1e-5)
+    assert is_png(log.write_plot())
+
+
 def test_interrupted_training_keeps_its_log_and_plot(scripted_train, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(ScriptedAgent, "interrupt_after", 2)
     assert scripted_train("--log-dir", "logs") == cli.EXIT_INTERRUPTED

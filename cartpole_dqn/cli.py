@@ -16,7 +16,9 @@ import time
 from cartpole_dqn.environment import RENDER_CHOICES
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters, flag_of
+from cartpole_dqn.pretrained import PRETRAINED_MODEL
 from cartpole_dqn.summary import test_summary, training_summary
+from cartpole_dqn.training_log import TrainingLog, log_paths
 
 DEFAULT_TEST_EPISODES = 20  # the tutorial shows 20 test episodes
 DEFAULT_RANDOM_EPISODES = 10  # the tutorial's random play runs 10 games
@@ -48,6 +50,22 @@ def _add_hyperparameters(parser):
                            help=f"{field.metadata['help']} (default: {field.default})")
 
 
+def _add_training_logs(parser):
+    parser.add_argument("--log-dir", default=None, metavar="DIR",
+                        help="folder for the per-episode CSV log <model>-training.csv and the score "
+                             "plot <model>-training.png (default: the model's folder)")
+    parser.add_argument("--tensorboard", default=None, metavar="DIR",
+                        help="also write TensorBoard scalars (score, epsilon, memory) to DIR")
+
+
+def _add_test_outputs(parser):
+    parser.add_argument("--pretrained", action="store_true",
+                        help="play the pretrained model shipped with the package instead of --model")
+    parser.add_argument("--gif", default=None, metavar="PATH",
+                        help="record the episodes as an animated GIF (headless; works with --render none)")
+    parser.add_argument("--plot", default=None, metavar="PATH", help="write a PNG plot of the test scores")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cartpole-dqn",
@@ -57,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
                "  cartpole-dqn train --episodes 200 --seed 1\n"
                "  cartpole-dqn test                     watch the saved model play 20 episodes\n"
                "  cartpole-dqn test --render none       the same, headless\n"
+               "  cartpole-dqn test --pretrained        watch the agent shipped with the package\n"
+               "  cartpole-dqn test --pretrained --render none --gif play.gif --plot scores.png\n"
                "  cartpole-dqn random                   the tutorial's random play",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -68,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "time an episode reaches 500 (the tutorial's rule). Ctrl-C stops cleanly.")
     _add_common(train, "none", DEFAULTS.EPISODES, "episodes to train (the tutorial's EPISODES)")
     _add_model(train, "where the model is saved")
+    _add_training_logs(train)
     _add_hyperparameters(train)
     train.set_defaults(run=run_train)
 
@@ -76,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Load a saved model and play greedy episodes (no exploration, no learning).")
     _add_common(test, "human", DEFAULT_TEST_EPISODES, "episodes to play")
     _add_model(test, "the model to load")
+    _add_test_outputs(test)
     test.set_defaults(run=run_test)
 
     random_play = commands.add_parser(
@@ -125,6 +147,12 @@ def _import_tensorflow_quietly():
 def run_train(args) -> int:
     hyperparameters = hyperparameters_from(args)
     agent = _agent_class()(hyperparameters, render=args.render, seed=args.seed, model_path=args.model)
+    log = TrainingLog(*log_paths(args.model, args.log_dir))
+    agent.episode_hooks.append(log)
+    if args.tensorboard:
+        from cartpole_dqn.tensorboard_log import TensorBoardLog
+
+        agent.episode_hooks.append(TensorBoardLog(args.tensorboard))
     start = time.perf_counter()
     interrupted = False
     try:
@@ -132,20 +160,43 @@ def run_train(args) -> int:
     except KeyboardInterrupt:
         interrupted = True
     saved = args.model if agent.saved_episodes else None
-    print(training_summary(agent.scores, time.perf_counter() - start, saved, interrupted), flush=True)
+    plot = log.write_plot(agent.saved_episodes)
+    # One closing line, as before the log existed: scripts read it.
+    print(f"{training_summary(agent.scores, time.perf_counter() - start, saved, interrupted)}; "
+          f"episode log {log.csv_path}, score plot {plot}", flush=True)
     return EXIT_INTERRUPTED if interrupted else 0
 
 
 def run_test(args) -> int:
     hyperparameters = DEFAULTS.replace(EPISODES=args.episodes).validated()
-    agent = _agent_class()(hyperparameters, render=args.render, seed=args.seed, model_path=args.model)
+    model_path = str(PRETRAINED_MODEL) if args.pretrained else args.model
+    # With --gif the agent plays in a recording environment, which also shows
+    # the frames when --render human; the agent's own one stays headless.
+    render = "none" if args.gif else args.render
+    agent = _agent_class()(hyperparameters, render=render, seed=args.seed, model_path=model_path)
+    recorder = None
+    if args.gif:
+        from cartpole_dqn.gif_recorder import recording_env
+
+        agent.env.close()
+        agent.env, recorder = recording_env(args.render)
+    interrupted = False
     try:
         agent.test()
     except KeyboardInterrupt:
-        print(test_summary(agent.scores), flush=True)
-        return EXIT_INTERRUPTED
+        interrupted = True
     print(test_summary(agent.scores), flush=True)
-    return 0
+    _write_test_outputs(agent.scores, recorder, args)
+    return EXIT_INTERRUPTED if interrupted else 0
+
+
+def _write_test_outputs(scores, recorder, args) -> None:
+    if recorder is not None and recorder.frames:
+        print(f"recording: {recorder.save(args.gif)}", flush=True)
+    if args.plot and scores:
+        from cartpole_dqn.plots import plot_test_scores
+
+        print(f"score plot: {plot_test_scores(scores, args.plot)}", flush=True)
 
 
 def run_random(args) -> int:

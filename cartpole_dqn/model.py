@@ -19,6 +19,7 @@ import keras
 from keras.layers import Dense, Dropout, Input
 from keras.models import Model
 
+from cartpole_dqn import foreign_models
 from cartpole_dqn.errors import UserError
 
 
@@ -60,7 +61,9 @@ def load_model(path, state_size: int, action_size: int):
     """Load a saved Q-network for predicting, checking it fits the environment.
 
     Raises UserError with a one-line explanation for a missing file, a file
-    that is not a Keras model, or a network of the wrong shape.
+    that is not a Keras model, or a network of the wrong shape.  A file from
+    another Keras (the tutorial's own is Keras 2.2.4) loads too; one line
+    says its training config was left out.
     """
     path = Path(path)
     if not path.is_file():
@@ -78,4 +81,7 @@ def load_model(path, state_size: int, action_size: int):
             f"{path} holds a network of input {tuple(inputs)} and output {tuple(outputs)}; "
             f"CartPole needs input (None, {state_size}) and output (None, {action_size})"
         )
-    return model
+    other_version = foreign_models.other_keras_training_config(path)
+    if other_version:
+        print(foreign_models.note_on_loading(path, other_version), flush=True)
+    return foreign_models.with_usable_name(model)

@@ -135,3 +135,19 @@ def test_dqn_script_run_stores_plain_reward_at_the_time_limit_and_minus_100_for_
     endings = [reward for (_, _, reward, _, done) in agent.memory if done]
     others = {reward for (_, _, reward, _, done) in agent.memory if not done}
     assert (endings, others) == ([ending_reward] * 3, {1.0})
+
+
+def test_dqn_script_replay_targets_are_the_scripts_batched_predict_and_per_sample_correction():
+    agent = DQNAgent(SCRIPT, seed=0)
+    rng = np.random.default_rng(1)
+    for step in range(8):
+        agent.remember(rng.uniform(-1, 1, (1, 4)).astype(np.float32), step % 2, 1.0,
+                       rng.uniform(-1, 1, (1, 4)).astype(np.float32), step == 3)
+    states, actions, rewards, next_states, dones = agent.sample_minibatch()
+    # The script: one predict on all states, one on all next states, then a loop over samples.
+    target = agent.model.predict(states, verbose=0)
+    target_next = agent.model.predict(next_states, verbose=0)
+    for i in range(len(states)):
+        target[i][actions[i]] = rewards[i] if dones[i] else rewards[i] + agent.gamma * np.amax(target_next[i])
+    np.testing.assert_allclose(agent.replay_targets(states, actions, rewards, next_states, dones), target,
+                               rtol=1e-5, atol=1e-6)

@@ -13,6 +13,7 @@ train.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -41,6 +42,8 @@ def OurModel(input_shape, action_space, learning_rate=None, hyperparameters=DEFA
             X = Dropout(hp.dropout)(X)
     # Keras 3 rejects numpy integers for a layer size, and gymnasium gives one.
     X = _dense(int(action_space), "linear", hp.kernel_initializer)(X)
+    # "CartPole model" in the tutorial: TensorFlow refuses a space in the name
+    # scope that training in a compiled function opens.
     model = Model(inputs=X_input, outputs=X, name="CartPole_model")
     compile_for_training(model, hyperparameters=hp)
     return model
@@ -79,10 +82,16 @@ def save_model(model, path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     # Keras picks the format from the extension, so the partial file keeps it.
     partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+    absl_log = logging.getLogger("absl")
+    level = absl_log.level
+    # Keras warns on every .h5 save that the format is legacy; the tutorial's
+    # format is the point here, and the warning would interleave with training.
+    absl_log.setLevel(logging.ERROR)
     try:
         model.save(partial)
         os.replace(partial, path)
     finally:
+        absl_log.setLevel(level)
         partial.unlink(missing_ok=True)
 
 

@@ -15,7 +15,8 @@ import time
 
 from cartpole_dqn.environment import RENDER_CHOICES
 from cartpole_dqn.errors import UserError
-from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters, flag_of
+from cartpole_dqn.hyperparameters import (DEFAULT_MODEL_PATH, DEFAULT_PRESET, DEFAULTS, PRESETS,
+                                          Hyperparameters, flag_of)
 from cartpole_dqn.pretrained import PRETRAINED_MODEL
 from cartpole_dqn.summary import test_summary, training_summary
 from cartpole_dqn.training_log import TrainingLog, log_paths
@@ -41,13 +42,27 @@ def _add_model(parser, help_text):
 
 
 def _add_hyperparameters(parser):
-    group = parser.add_argument_group("hyperparameters (defaults are the tutorial's)")
+    parser.add_argument("--preset", choices=PRESETS, default=DEFAULT_PRESET,
+                        help="the recipe every hyperparameter comes from, unless its own flag is given: "
+                             "'tutorial' (the tutorial's README) or 'dqn-script' (the tutorial repository's "
+                             f"Cart_Pole_game_DQN.py) (default: {DEFAULT_PRESET})")
+    group = parser.add_argument_group("hyperparameters (each flag overrides the preset's value)")
     for field in dataclasses.fields(Hyperparameters):
         if field.name == "EPISODES":
             continue  # --episodes, shared with the other commands
+        # Left out of args unless given, so that the preset fills it in.
         group.add_argument(flag_of(field.name), dest=field.name, type=type(field.default),
-                           default=field.default, metavar=field.name.upper(),
-                           help=f"{field.metadata['help']} (default: {field.default})")
+                           default=argparse.SUPPRESS, choices=field.metadata["choices"],
+                           metavar=None if field.metadata["choices"] else field.name.upper(),
+                           help=f"{field.metadata['help']} ({_preset_values(field)})")
+
+
+def _preset_values(field):
+    """'default: X', plus each preset's value where it differs: the help line of one field."""
+    default = getattr(DEFAULTS, field.name)
+    differing = [f"{name}: {getattr(hp, field.name)}" for name, hp in PRESETS.items()
+                 if getattr(hp, field.name) != default]
+    return "; ".join([f"default: {default}", *differing])
 
 
 def _add_training_logs(parser):
@@ -109,8 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def hyperparameters_from(args) -> Hyperparameters:
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(Hyperparameters) if hasattr(args, f.name)}
-    return Hyperparameters(**values, EPISODES=args.episodes).validated()
+    """The chosen preset, with the values of the flags the user gave."""
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Hyperparameters) if hasattr(args, f.name)}
+    return PRESETS[args.preset].replace(**given, EPISODES=args.episodes).validated()
 
 
 def _agent_class():

@@ -25,8 +25,6 @@ from cartpole_dqn.model import OurModel
 
 from cartpole_dqn.summary import SOLVED_SCORE
 
-DONE_REWARD = -10  # the tutorial's reward for the step that ends an episode
-
 
 class DQNAgent:
     """Deep Q-learning on CartPole-v1, as in the tutorial.
@@ -58,6 +56,7 @@ class DQNAgent:
         self.epsilon_decay = hp.epsilon_decay
         self.batch_size = hp.batch_size
         self.learning_rate = hp.learning_rate
+        self.train_start = hp.train_start  # replay waits until memory holds this many
 
         self.scores = []  # score of each finished episode of the last run() or test()
         self.saved_episodes = []  # episodes of the last run() after which the model was saved
@@ -65,7 +64,7 @@ class DQNAgent:
         # a hook that returns True stops training (logging and evaluation plug in here).
         self.episode_hooks = []
         self.model = OurModel(input_shape=(self.state_size,), action_space=self.action_size,
-                              learning_rate=self.learning_rate)
+                              learning_rate=self.learning_rate, hyperparameters=hp)
 
     # -- the model and its compiled calls ---------------------------------
 
@@ -124,6 +123,22 @@ class DQNAgent:
 
     def remember(self, state, action, reward, next_state, done):
         self.memory.append((state, action, reward, next_state, done))
+        if self.hyperparameters.epsilon_decay_at == "remember" and len(self.memory) > self.train_start:
+            self._decay_epsilon()
+
+    def _decay_epsilon(self):
+        if self.epsilon > self.epsilon_min:
+            self.epsilon *= self.epsilon_decay
+
+    def reward_to_store(self, reward, terminated, truncated):
+        """The environment's reward, or done_reward for the step that ends the episode.
+
+        With time_limit_reward "plain", reaching the time limit (truncated, at
+        step 500) is no failure and keeps the environment's reward.
+        """
+        if truncated and self.hyperparameters.time_limit_reward == "plain":
+            return reward
+        return self.hyperparameters.done_reward if terminated or truncated else reward
 
     def act(self, state):
         """Epsilon-greedy: a random action with probability epsilon, else argmax Q."""
@@ -157,19 +172,23 @@ class DQNAgent:
     def replay(self):
         """Fit the model once to targets computed from a random minibatch; decay epsilon.
 
+        Does nothing until the memory holds train_start transitions (0 in the
+        tutorial); epsilon decays here unless epsilon_decay_at is "remember".
         The same compiled call also evaluates the newest next state, which
         run() acts on next (see ``act``).
         """
+        if len(self.memory) < self.train_start:
+            return
         upcoming = self.memory[-1][3]
         q = self._replay_then_predict(*self.sample_minibatch(), self.gamma, upcoming)
         self._next_q = (upcoming, q.numpy())
-        if self.epsilon > self.epsilon_min:
-            self.epsilon *= self.epsilon_decay
+        if self.hyperparameters.epsilon_decay_at == "replay":
+            self._decay_epsilon()
 
     def load(self, name):
         """Load a saved model, ready both to predict and to keep training."""
         model = model_io.load_model(name, self.state_size, self.action_size)
-        self.model = model_io.compile_for_training(model, self.learning_rate)
+        self.model = model_io.compile_for_training(model, self.learning_rate, self.hyperparameters)
 
     def save(self, name):
         model_io.save_model(self.model, name)
@@ -192,8 +211,7 @@ class DQNAgent:
                 # The tutorial's `done`: the pole fell, the cart left, or time ran out.
                 done = terminated or truncated
                 next_state = np.reshape(next_state, [1, self.state_size])
-                if done:
-                    reward = DONE_REWARD
+                reward = self.reward_to_store(reward, terminated, truncated)
                 self.remember(state, action, reward, next_state, done)
                 state = next_state
                 i += 1

@@ -15,8 +15,11 @@ import time
 
 from cartpole_dqn.environment import RENDER_CHOICES
 from cartpole_dqn.errors import UserError
-from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters, flag_of
+from cartpole_dqn.hyperparameters import (DEFAULT_MODEL_PATH, DEFAULT_PRESET, DEFAULTS, PRESETS,
+                                          Hyperparameters, flag_of)
+from cartpole_dqn.pretrained import PRETRAINED_MODEL
 from cartpole_dqn.summary import test_summary, training_summary
+from cartpole_dqn.training_log import TrainingLog, log_paths
 
 DEFAULT_TEST_EPISODES = 20  # the tutorial shows 20 test episodes
 DEFAULT_RANDOM_EPISODES = 10  # the tutorial's random play runs 10 games
@@ -39,13 +42,43 @@ def _add_model(parser, help_text):
 
 
 def _add_hyperparameters(parser):
-    group = parser.add_argument_group("hyperparameters (defaults are the tutorial's)")
+    parser.add_argument("--preset", choices=PRESETS, default=DEFAULT_PRESET,
+                        help="the recipe every hyperparameter comes from, unless its own flag is given: "
+                             "'tutorial' (the tutorial's README) or 'dqn-script' (the tutorial repository's "
+                             f"Cart_Pole_game_DQN.py) (default: {DEFAULT_PRESET})")
+    group = parser.add_argument_group("hyperparameters (each flag overrides the preset's value)")
     for field in dataclasses.fields(Hyperparameters):
         if field.name == "EPISODES":
             continue  # --episodes, shared with the other commands
+        # Left out of args unless given, so that the preset fills it in.
         group.add_argument(flag_of(field.name), dest=field.name, type=type(field.default),
-                           default=field.default, metavar=field.name.upper(),
-                           help=f"{field.metadata['help']} (default: {field.default})")
+                           default=argparse.SUPPRESS, choices=field.metadata["choices"],
+                           metavar=None if field.metadata["choices"] else field.name.upper(),
+                           help=f"{field.metadata['help']} ({_preset_values(field)})")
+
+
+def _preset_values(field):
+    """'default: X', plus each preset's value where it differs: the help line of one field."""
+    default = getattr(DEFAULTS, field.name)
+    differing = [f"{name}: {getattr(hp, field.name)}" for name, hp in PRESETS.items()
+                 if getattr(hp, field.name) != default]
+    return "; ".join([f"default: {default}", *differing])
+
+
+def _add_training_logs(parser):
+    parser.add_argument("--log-dir", default=None, metavar="DIR",
+                        help="folder for the per-episode CSV log <model>-training.csv and the score "
+                             "plot <model>-training.png (default: the model's folder)")
+    parser.add_argument("--tensorboard", default=None, metavar="DIR",
+                        help="also write TensorBoard scalars (score, epsilon, memory) to DIR")
+
+
+def _add_test_outputs(parser):
+    parser.add_argument("--pretrained", action="store_true",
+                        help="play the pretrained model shipped with the package instead of --model")
+    parser.add_argument("--gif", default=None, metavar="PATH",
+                        help="record the episodes as an animated GIF (headless; works with --render none)")
+    parser.add_argument("--plot", default=None, metavar="PATH", help="write a PNG plot of the test scores")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
                "  cartpole-dqn train --episodes 200 --seed 1\n"
                "  cartpole-dqn test                     watch the saved model play 20 episodes\n"
                "  cartpole-dqn test --render none       the same, headless\n"
+               "  cartpole-dqn test --pretrained        watch the agent shipped with the package\n"
+               "  cartpole-dqn test --pretrained --render none --gif play.gif --plot scores.png\n"
                "  cartpole-dqn random                   the tutorial's random play\n"
                "  cartpole-dqn bench                    speed against the tutorial's own code",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -69,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "time an episode reaches 500 (the tutorial's rule). Ctrl-C stops cleanly.")
     _add_common(train, "none", DEFAULTS.EPISODES, "episodes to train (the tutorial's EPISODES)")
     _add_model(train, "where the model is saved")
+    _add_training_logs(train)
     _add_hyperparameters(train)
     train.set_defaults(run=run_train)
 
@@ -77,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Load a saved model and play greedy episodes (no exploration, no learning).")
     _add_common(test, "human", DEFAULT_TEST_EPISODES, "episodes to play")
     _add_model(test, "the model to load")
+    _add_test_outputs(test)
     test.set_defaults(run=run_test)
 
     random_play = commands.add_parser(
@@ -113,8 +150,9 @@ def _add_bench(commands):
 
 
 def hyperparameters_from(args) -> Hyperparameters:
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(Hyperparameters) if hasattr(args, f.name)}
-    return Hyperparameters(**values, EPISODES=args.episodes).validated()
+    """The chosen preset, with the values of the flags the user gave."""
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Hyperparameters) if hasattr(args, f.name)}
+    return PRESETS[args.preset].replace(**given, EPISODES=args.episodes).validated()
 
 
 def _agent_class():
@@ -151,6 +189,12 @@ def _import_tensorflow_quietly():
 def run_train(args) -> int:
     hyperparameters = hyperparameters_from(args)
     agent = _agent_class()(hyperparameters, render=args.render, seed=args.seed, model_path=args.model)
+    log = TrainingLog(*log_paths(args.model, args.log_dir))
+    agent.episode_hooks.append(log)
+    if args.tensorboard:
+        from cartpole_dqn.tensorboard_log import TensorBoardLog
+
+        agent.episode_hooks.append(TensorBoardLog(args.tensorboard))
     start = time.perf_counter()
     interrupted = False
     try:
@@ -158,20 +202,43 @@ def run_train(args) -> int:
     except KeyboardInterrupt:
         interrupted = True
     saved = args.model if agent.saved_episodes else None
-    print(training_summary(agent.scores, time.perf_counter() - start, saved, interrupted), flush=True)
+    plot = log.write_plot(agent.saved_episodes)
+    # One closing line, as before the log existed: scripts read it.
+    print(f"{training_summary(agent.scores, time.perf_counter() - start, saved, interrupted)}; "
+          f"episode log {log.csv_path}, score plot {plot}", flush=True)
     return EXIT_INTERRUPTED if interrupted else 0
 
 
 def run_test(args) -> int:
     hyperparameters = DEFAULTS.replace(EPISODES=args.episodes).validated()
-    agent = _agent_class()(hyperparameters, render=args.render, seed=args.seed, model_path=args.model)
+    model_path = str(PRETRAINED_MODEL) if args.pretrained else args.model
+    # With --gif the agent plays in a recording environment, which also shows
+    # the frames when --render human; the agent's own one stays headless.
+    render = "none" if args.gif else args.render
+    agent = _agent_class()(hyperparameters, render=render, seed=args.seed, model_path=model_path)
+    recorder = None
+    if args.gif:
+        from cartpole_dqn.gif_recorder import recording_env
+
+        agent.env.close()
+        agent.env, recorder = recording_env(args.render)
+    interrupted = False
     try:
         agent.test()
     except KeyboardInterrupt:
-        print(test_summary(agent.scores), flush=True)
-        return EXIT_INTERRUPTED
+        interrupted = True
     print(test_summary(agent.scores), flush=True)
-    return 0
+    _write_test_outputs(agent.scores, recorder, args)
+    return EXIT_INTERRUPTED if interrupted else 0
+
+
+def _write_test_outputs(scores, recorder, args) -> None:
+    if recorder is not None and recorder.frames:
+        print(f"recording: {recorder.save(args.gif)}", flush=True)
+    if args.plot and scores:
+        from cartpole_dqn.plots import plot_test_scores
+
+        print(f"score plot: {plot_test_scores(scores, args.plot)}", flush=True)
 
 
 def run_random(args) -> int:

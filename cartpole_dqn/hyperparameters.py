@@ -4,6 +4,9 @@ This is the one place defaults live: ``DQNAgent`` and the command line both
 read them from :class:`Hyperparameters`, so changing a value here changes it
 everywhere.  The names are the tutorial's own (``EPISODES``, ``gamma``,
 ``epsilon``, ...), so a reader of the tutorial finds them.
+
+:data:`PRESETS` names whole recipes: ``tutorial`` (the defaults) and
+``dqn-script``, the tutorial repository's later script ``Cart_Pole_game_DQN.py``.
 """
 
 from __future__ import annotations
@@ -14,22 +17,39 @@ from dataclasses import dataclass, field
 from cartpole_dqn.errors import UserError
 
 
-def _param(default, help_text, flag=None):
-    return field(default=default, metadata={"help": help_text, "flag": flag})
+def _param(default, help_text, flag=None, choices=None):
+    return field(default=default, metadata={"help": help_text, "flag": flag, "choices": choices})
 
 
 @dataclass(frozen=True)
 class Hyperparameters:
-    """The tutorial's "Setting Hyper Parameters" list, plus the replay memory size."""
+    """The tutorial's "Setting Hyper Parameters" list, plus the replay memory size.
+
+    The fields after ``batch_size`` are what the repository's later script
+    changed; their defaults are the tutorial's behaviour.
+    """
 
     EPISODES: int = _param(1000, "number of games the agent plays", flag="--episodes")
     memory_size: int = _param(2000, "replay memory length: deque(maxlen=memory_size)")
     gamma: float = _param(0.95, "discount rate of future rewards, in [0, 1]")
     epsilon: float = _param(1.0, "initial exploration rate, in [0, 1]")
     epsilon_min: float = _param(0.0001, "exploration never decays below this, in [0, 1]")
-    epsilon_decay: float = _param(0.999, "epsilon is multiplied by this after each replay, in [0, 1]")
-    learning_rate: float = _param(0.001, "Adam learning rate (the tutorial uses Adam's default, 0.001)")
+    epsilon_decay: float = _param(0.999, "epsilon is multiplied by this at each decay step, in [0, 1]")
+    learning_rate: float = _param(0.001, "optimizer learning rate (the tutorial uses Adam's default, 0.001)")
     batch_size: int = _param(128, "transitions sampled from memory per replay")
+    dropout: float = _param(0.5, "Dropout rate after each hidden layer, in [0, 1); 0 leaves Dropout out")
+    kernel_initializer: str = _param("glorot_uniform", "initializer of every Dense layer's weights (a Keras name)")
+    optimizer: str = _param("adam", "optimizer of the mean squared error", choices=("adam", "rmsprop"))
+    rho: float = _param(0.9, "RMSprop's discounting of its gradient average, in [0, 1) (rmsprop only)")
+    optimizer_epsilon: float = _param(1e-07, "the optimizer's numerical-stability epsilon, > 0")
+    train_start: int = _param(0, "no replay until the memory holds this many transitions")
+    epsilon_decay_at: str = _param(
+        "replay", "when epsilon decays: after each 'replay', or in each 'remember' once the memory "
+        "holds more than train_start transitions", choices=("replay", "remember"))
+    done_reward: float = _param(-10.0, "reward stored for the step that ends an episode")
+    time_limit_reward: str = _param(
+        "done", "reward of the step where time runs out (500 steps): 'done' gives it done_reward, "
+        "'plain' keeps the environment's reward", choices=("done", "plain"))
 
     def validated(self) -> "Hyperparameters":
         """Return self, or raise UserError naming the first impossible value."""
@@ -41,8 +61,22 @@ class Hyperparameters:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise UserError(f"{flag_of(name)} must be between 0 and 1, got {value!r}")
-        if not self.learning_rate > 0.0:
-            raise UserError(f"{flag_of('learning_rate')} must be positive, got {self.learning_rate!r}")
+        for name in ("dropout", "rho"):
+            value = getattr(self, name)
+            if not 0.0 <= value < 1.0:
+                raise UserError(f"{flag_of(name)} must be at least 0 and below 1, got {value!r}")
+        for name in ("learning_rate", "optimizer_epsilon"):
+            value = getattr(self, name)
+            if not value > 0.0:
+                raise UserError(f"{flag_of(name)} must be positive, got {value!r}")
+        if not (isinstance(self.train_start, int) and 0 <= self.train_start < self.memory_size):
+            raise UserError(f"{flag_of('train_start')} must be a whole number from 0 to below "
+                            f"{flag_of('memory_size')} ({self.memory_size}), got {self.train_start!r}")
+        for f in dataclasses.fields(self):
+            choices = f.metadata["choices"]
+            if choices and getattr(self, f.name) not in choices:
+                raise UserError(f"{flag_of(f.name)} must be one of {', '.join(choices)}, "
+                                f"got {getattr(self, f.name)!r}")
         return self
 
     def replace(self, **changes) -> "Hyperparameters":
@@ -56,4 +90,17 @@ def flag_of(name: str) -> str:
 
 
 DEFAULTS = Hyperparameters()
+
+# Named recipes; the command line's --preset picks one, its flags override single values.
+PRESETS = {
+    "tutorial": DEFAULTS,
+    # The repository's Cart_Pole_game_DQN.py (November 2019): no Dropout, He
+    # initialisation, RMSprop as in DeepMind's DQN, replay from 1000
+    # transitions, -100 for a fall but no penalty for reaching the time limit.
+    "dqn-script": DEFAULTS.replace(
+        dropout=0.0, kernel_initializer="he_uniform", optimizer="rmsprop", learning_rate=0.00025,
+        rho=0.95, optimizer_epsilon=0.01, epsilon_min=0.001, train_start=1000,
+        epsilon_decay_at="remember", done_reward=-100.0, time_limit_reward="plain"),
+}
+DEFAULT_PRESET = "tutorial"
 DEFAULT_MODEL_PATH = "cartpole-dqn.h5"  # the tutorial's file name

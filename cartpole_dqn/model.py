@@ -2,7 +2,8 @@
 
 The network maps a CartPole state (4 numbers) to one Q-value per action
 (2 numbers): Dense 512 -> 256 -> 64 with ReLU, Dropout(0.5) after each hidden
-layer, a linear output, mean squared error and Adam.
+layer, a linear output, mean squared error and Adam.  The ``dqn-script``
+preset drops the Dropout, initialises with he_uniform and uses RMSprop.
 
 Saving writes beside the target and renames, so an interrupted save never
 destroys the previous model.  Loading recompiles the network, because in
@@ -12,6 +13,7 @@ train.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -19,28 +21,59 @@ import keras
 from keras.layers import Dense, Dropout, Input
 from keras.models import Model
 
+from cartpole_dqn import foreign_models
 from cartpole_dqn.errors import UserError
+from cartpole_dqn.hyperparameters import DEFAULTS, flag_of
 
 
-def OurModel(input_shape, action_space, learning_rate=0.001):
-    """Build and compile the tutorial's network (names kept from the tutorial)."""
+def OurModel(input_shape, action_space, learning_rate=None, hyperparameters=DEFAULTS):
+    """Build and compile the tutorial's network (names kept from the tutorial).
+
+    ``hyperparameters`` chooses Dropout, initializer and optimizer (the
+    tutorial's by default); ``learning_rate``, if given, overrides its
+    learning rate, as in the tutorial's signature.
+    """
+    hp = _with_learning_rate(hyperparameters, learning_rate)
     X_input = Input(input_shape)
     X = X_input
     for units in (512, 256, 64):
-        X = Dense(units, activation="relu")(X)
-        X = Dropout(0.5)(X)
+        X = _dense(units, "relu", hp.kernel_initializer)(X)
+        if hp.dropout:
+            X = Dropout(hp.dropout)(X)
     # Keras 3 rejects numpy integers for a layer size, and gymnasium gives one.
-    X = Dense(int(action_space), activation="linear")(X)
+    X = _dense(int(action_space), "linear", hp.kernel_initializer)(X)
+    # "CartPole model" in the tutorial: TensorFlow refuses a space in the name
+    # scope that training in a compiled function opens.
     model = Model(inputs=X_input, outputs=X, name="CartPole_model")
-    compile_for_training(model, learning_rate)
+    compile_for_training(model, hyperparameters=hp)
     return model
 
 
-def compile_for_training(model, learning_rate=0.001):
+def _dense(units, activation, initializer):
+    # The initializer goes by name, so each layer makes its own, as Keras's default does.
+    try:
+        return Dense(units, activation=activation, kernel_initializer=initializer)
+    except ValueError:
+        raise UserError(f"{flag_of('kernel_initializer')} {initializer!r} is not a Keras initializer "
+                        f"name (e.g. glorot_uniform, he_uniform)") from None
+
+
+def compile_for_training(model, learning_rate=None, hyperparameters=DEFAULTS):
+    """Compile ``model`` with MSE and the optimizer of ``hyperparameters`` (Adam by default)."""
+    hp = _with_learning_rate(hyperparameters, learning_rate)
+    if hp.optimizer == "rmsprop":
+        optimizer = keras.optimizers.RMSprop(learning_rate=hp.learning_rate, rho=hp.rho,
+                                             epsilon=hp.optimizer_epsilon)
+    else:
+        optimizer = keras.optimizers.Adam(learning_rate=hp.learning_rate, epsilon=hp.optimizer_epsilon)
     # A loss object, not the string "mse": Keras 3 saves "mse" to .h5 in a
     # form its own load_model cannot read back.
-    model.compile(loss=keras.losses.MeanSquaredError(), optimizer=keras.optimizers.Adam(learning_rate))
+    model.compile(loss=keras.losses.MeanSquaredError(), optimizer=optimizer)
     return model
+
+
+def _with_learning_rate(hyperparameters, learning_rate):
+    return hyperparameters if learning_rate is None else hyperparameters.replace(learning_rate=learning_rate)
 
 
 def save_model(model, path) -> None:
@@ -49,10 +82,16 @@ def save_model(model, path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     # Keras picks the format from the extension, so the partial file keeps it.
     partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+    absl_log = logging.getLogger("absl")
+    level = absl_log.level
+    # Keras warns on every .h5 save that the format is legacy; the tutorial's
+    # format is the point here, and the warning would interleave with training.
+    absl_log.setLevel(logging.ERROR)
     try:
         model.save(partial)
         os.replace(partial, path)
     finally:
+        absl_log.setLevel(level)
         partial.unlink(missing_ok=True)
 
 
@@ -60,7 +99,9 @@ def load_model(path, state_size: int, action_size: int):
     """Load a saved Q-network for predicting, checking it fits the environment.
 
     Raises UserError with a one-line explanation for a missing file, a file
-    that is not a Keras model, or a network of the wrong shape.
+    that is not a Keras model, or a network of the wrong shape.  A file from
+    another Keras (the tutorial's own is Keras 2.2.4) loads too; one line
+    says its training config was left out.
     """
     path = Path(path)
     if not path.is_file():
@@ -78,4 +119,7 @@ def load_model(path, state_size: int, action_size: int):
             f"{path} holds a network of input {tuple(inputs)} and output {tuple(outputs)}; "
             f"CartPole needs input (None, {state_size}) and output (None, {action_size})"
         )
-    return model
+    other_version = foreign_models.other_keras_training_config(path)
+    if other_version:
+        print(foreign_models.note_on_loading(path, other_version), flush=True)
+    return foreign_models.with_usable_name(model)

@@ -1,4 +1,4 @@
-"""One-line summaries printed at the end of ``train`` and ``test``."""
+"""Summaries printed at the end of ``train`` (one line) and ``test`` (a line and a table)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,14 @@ def training_summary(scores, seconds: float, saved_path, interrupted: bool = Fal
 
 
 def test_summary(scores) -> str:
+    """A one-line verdict, then a table: episodes, reached 500, mean, min and max score."""
     reached = sum(score >= SOLVED_SCORE for score in scores)
     mean = sum(scores) / len(scores) if scores else 0.0
-    return f"test: reached {SOLVED_SCORE} in {reached}/{len(scores)} episodes, mean score {mean:.1f}"
+    header = ("episodes", f"reached {SOLVED_SCORE}", "mean", "min", "max")
+    row = (len(scores), reached, f"{mean:.1f}", min(scores, default="-"), max(scores, default="-"))
+    widths = [max(len(h), len(str(v))) for h, v in zip(header, row)]
+    return "\n".join([
+        f"test: reached {SOLVED_SCORE} in {reached}/{len(scores)} episodes, mean score {mean:.1f}",
+        "  ".join(h.rjust(w) for h, w in zip(header, widths)),
+        "  ".join(str(v).rjust(w) for v, w in zip(row, widths)),
+    ])

@@ -1,0 +1,95 @@
+"""PNG pictures of a run: training scores, test scores, the Q-learning loss.
+
+Figures are drawn with matplotlib's object interface on the Agg canvas, never
+``pyplot``: no window, no display and no global backend to choose, so this
+works on a headless server.  matplotlib loads in about a second, so the
+command line imports this module only when a picture is asked for.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from cartpole_dqn.output_files import writable
+from cartpole_dqn.summary import SOLVED_SCORE
+
+MOVING_AVERAGE_WINDOW = 20  # episodes averaged in the training plot's smooth line
+
+# The loss the network minimises for a transition (s, a, r, s'), as the
+# tutorial states it: the squared gap between the target and the prediction.
+LOSS_FORMULA = r"$\mathrm{loss} = \left(r + \gamma\,\max_{a'}\,\hat{Q}(s', a') - Q(s, a)\right)^2$"
+
+
+def _new_figure(width=8.0, height=4.5) -> Figure:
+    figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _save(figure: Figure, path) -> Path:
+    with writable(path) as path:
+        figure.savefig(path, format="png")
+    return path
+
+
+def moving_average(scores, window: int = MOVING_AVERAGE_WINDOW) -> np.ndarray:
+    """Mean of each score and the up to ``window - 1`` scores before it."""
+    scores = np.asarray(scores, dtype=float)
+    totals = np.cumsum(np.concatenate([[0.0], scores]))
+    ends = np.arange(1, len(scores) + 1)
+    starts = np.maximum(ends - window, 0)
+    return (totals[ends] - totals[starts]) / (ends - starts)
+
+
+def _draw_score_axes(axes, title, xlabel) -> None:
+    """Score axis from 0 to just above the maximum, with the maximum dashed; whole-number x ticks."""
+    axes.axhline(SOLVED_SCORE, color="tab:green", linestyle="--", linewidth=1,
+                 label=f"maximum score ({SOLVED_SCORE})")
+    axes.set_ylim(0, SOLVED_SCORE * 1.08)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set(title=title, xlabel=xlabel, ylabel="score (steps balanced)")
+    axes.grid(alpha=0.3)
+
+
+def plot_training_scores(scores, path, saved_episodes=(), title="Training: score per episode") -> Path:
+    """Score of each episode, its moving average and the 500 line, to a PNG.
+
+    ``saved_episodes`` (episodes after which the model was saved) are marked.
+    """
+    figure = _new_figure()
+    axes = figure.add_subplot()
+    episodes = np.arange(len(scores))
+    axes.plot(episodes, scores, color="tab:blue", alpha=0.45, linewidth=1, label="score")
+    if len(scores):
+        axes.plot(episodes, moving_average(scores), color="tab:orange", linewidth=2,
+                  label=f"mean of last {MOVING_AVERAGE_WINDOW}")
+    if len(saved_episodes):
+        axes.plot(saved_episodes, [scores[e] for e in saved_episodes], "v", color="tab:red",
+                  label="model saved")
+    _draw_score_axes(axes, title, "episode")
+    figure.legend(loc="outside lower center", ncols=4)
+    return _save(figure, path)
+
+
+def plot_test_scores(scores, path, title="Test: greedy episodes") -> Path:
+    """One bar per test episode, with the 500 line, to a PNG."""
+    figure = _new_figure()
+    axes = figure.add_subplot()
+    reached = [score >= SOLVED_SCORE for score in scores]
+    colors = ["tab:green" if done else "tab:red" for done in reached]
+    axes.bar(np.arange(len(scores)), scores, color=colors)
+    _draw_score_axes(axes, f"{title}: {sum(reached)} of {len(scores)} reached {SOLVED_SCORE}",
+                     "test episode")
+    return _save(figure, path)
+
+
+def render_loss_formula(path) -> Path:
+    """The Q-learning loss typeset with matplotlib mathtext, to a PNG."""
+    figure = _new_figure(width=6.4, height=0.9)
+    figure.text(0.5, 0.5, LOSS_FORMULA, fontsize=20, ha="center", va="center")
+    return _save(figure, path)

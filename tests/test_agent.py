@@ -1,0 +1,86 @@
+"""DQNAgent follows the tutorial's schedule: what it stores, when it replays, when it saves."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from cartpole_dqn.agent import DQNAgent
+from cartpole_dqn.hyperparameters import DEFAULTS
+from cartpole_dqn.model import load_model
+
+
+class BalancedPole(gym.Env):
+    """A stand-in for CartPole whose pole never falls: every episode lasts 500 steps."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (4,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(4, np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        return np.full(4, self.t / 1000, np.float32), 1.0, False, self.t == 500, {}
+
+
+class CountingReplays(DQNAgent):
+    def replay(self):
+        self.replays += 1
+        super().replay()
+
+
+def test_run_replays_after_every_step_that_does_not_end_the_episode(capsys):
+    agent = CountingReplays(DEFAULTS.replace(EPISODES=3), seed=0, model_path="unused.h5")
+    agent.replays = 0
+    scores = agent.run()
+    assert len(scores) == 3
+    assert agent.replays == sum(scores) - len(scores)
+    assert agent.epsilon == pytest.approx(0.999 ** agent.replays)
+    # the last transition of each episode carries the tutorial's -10 and done
+    ends = [t for t in agent.memory if t[4]]
+    assert len(ends) == 3 and all(t[2] == -10 for t in ends)
+    assert all(t[2] == 1.0 for t in agent.memory if not t[4])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [f"episode: {e}/3, score: {s}, e: {agent_eps}" for e, s, agent_eps in
+                     zip(range(3), scores, [line.rsplit("e: ", 1)[1] for line in lines])]
+
+
+def test_epsilon_stops_decaying_once_below_its_minimum():
+    agent = DQNAgent(DEFAULTS.replace(epsilon=0.0105, epsilon_min=0.01, epsilon_decay=0.5), seed=0)
+    state = np.zeros((1, 4), np.float32)
+    for _ in range(4):
+        agent.remember(state, 0, 1.0, state, False)
+    agent.replay()
+    assert agent.epsilon == pytest.approx(0.00525)  # the tutorial decays once more from above the minimum
+    agent.replay()
+    assert agent.epsilon == pytest.approx(0.00525)
+
+
+def test_an_episode_reaching_500_saves_the_model(tmp_path, capsys):
+    path = tmp_path / "cartpole-dqn.h5"
+    agent = DQNAgent(DEFAULTS.replace(EPISODES=1), seed=0, model_path=path)
+    agent.env = BalancedPole()
+    assert agent.run() == [500]
+    assert agent.saved_episodes == [0]
+    out = capsys.readouterr().out
+    assert f"Saving trained model as {path}" in out
+    saved = load_model(path, 4, 2)
+    probe = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
+    np.testing.assert_allclose(saved(probe, training=False), agent.model(probe, training=False), atol=1e-6)
+
+
+def test_act_is_greedy_without_exploration():
+    agent = DQNAgent(DEFAULTS.replace(epsilon=0.0), seed=0)
+    states = np.random.default_rng(1).normal(size=(20, 4)).astype(np.float32)
+    greedy = np.argmax(agent.model.predict(states, verbose=0), axis=1)
+    assert [agent.act(s[None]) for s in states] == list(greedy)
+
+
+def test_episode_hook_can_stop_training():
+    agent = DQNAgent(DEFAULTS.replace(EPISODES=50), seed=0)
+    seen = []
+    agent.episode_hooks.append(lambda a, episode, score: seen.append(episode) or episode == 1)
+    agent.run()
+    assert seen == [0, 1] and len(agent.scores) == 2

@@ -1,0 +1,115 @@
+"""The command line: answers fast, refuses bad input in one line, trains and tests end to end."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import REPO, run_cli
+
+
+def assert_one_line_error(result, *fragments):
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("cartpole-dqn: error:")
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_help_does_not_import_tensorflow():
+    code = ("import sys\nfrom cartpole_dqn.cli import main\n"
+            "try:\n    main(['train', '--help'])\nexcept SystemExit:\n    pass\n"
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "--epsilon-decay" in result.stdout and "default: 0.999" in result.stdout
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--episodes", "0"], "--episodes must be a positive whole number"),
+    (["--episodes", "-3"], "--episodes must be a positive whole number"),
+    (["--batch-size", "0"], "--batch-size must be a positive whole number"),
+    (["--memory-size", "-1"], "--memory-size must be a positive whole number"),
+    (["--gamma", "1.5"], "--gamma must be between 0 and 1"),
+    (["--epsilon", "-0.1"], "--epsilon must be between 0 and 1"),
+    (["--epsilon-min", "2"], "--epsilon-min must be between 0 and 1"),
+    (["--epsilon-decay", "1.01"], "--epsilon-decay must be between 0 and 1"),
+    (["--learning-rate", "0"], "--learning-rate must be positive"),
+])
+def test_impossible_hyperparameters_are_refused(cli, flags, message):
+    assert_one_line_error(cli("train", *flags), message)
+
+
+def test_test_without_a_model_names_the_path_and_how_to_make_one(cli):
+    result = cli("test", "--render", "none", "--model", "missing.h5")
+    assert_one_line_error(result, "no model file at missing.h5", "python -m cartpole_dqn train --model missing.h5")
+
+
+def test_test_with_a_corrupt_model_file(cli, tmp_path):
+    (tmp_path / "corrupt.h5").write_text("not a model")
+    assert_one_line_error(cli("test", "--render", "none", "--model", "corrupt.h5"), "corrupt.h5",
+                          "not a readable Keras model")
+
+
+def test_test_with_a_model_of_the_wrong_shape(cli, tmp_path):
+    code = ("from cartpole_dqn.model import OurModel, save_model\n"
+            "save_model(OurModel((6,), 3), 'wide.h5')\n")
+    subprocess.run([sys.executable, "-c", code], cwd=tmp_path, check=True,
+                   env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert_one_line_error(cli("test", "--render", "none", "--model", "wide.h5"), "wide.h5",
+                          "needs input (None, 4) and output (None, 2)")
+
+
+def test_human_rendering_without_a_display_says_how_to_run_headless(cli, saved_model):
+    headless = {"DISPLAY": "", "WAYLAND_DISPLAY": "", "SDL_VIDEODRIVER": ""}
+    result = cli("test", "--model", saved_model, "--episodes", "1", env=headless)
+    assert_one_line_error(result, "no display available", "--render none")
+
+
+def test_test_plays_greedy_episodes_and_summarises(cli, saved_model):
+    # human rendering on SDL's dummy driver: the window code runs, nothing opens
+    result = cli("test", "--model", saved_model, "--episodes", "3", "--seed", "1")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert [line.split(", score:")[0] for line in lines[:3]] == [f"episode: {e}/3" for e in range(3)]
+    assert lines[3].startswith("test: reached 500 in 0/3 episodes, mean score")
+
+
+def test_train_prints_the_tutorials_lines_and_is_repeatable_with_a_seed(cli):
+    runs = [cli("train", "--episodes", "4", "--seed", "5") for _ in range(2)]
+    for result in runs:
+        assert result.returncode == 0, result.stderr
+    lines = runs[0].stdout.strip().splitlines()
+    assert len(lines) == 5
+    assert all(line.startswith(f"episode: {e}/4, score: ") for e, line in enumerate(lines[:4]))
+    assert lines[4].startswith("training finished: 4 episodes")
+    scores = lambda result: [line.split(", e:")[0] for line in result.stdout.splitlines()[:4]]
+    assert scores(runs[0]) == scores(runs[1])
+
+
+def test_random_play(cli):
+    result = cli("random", "--episodes", "2", "--seed", "0")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("random play: 2 games, mean length")
+
+
+def test_ctrl_c_stops_training_cleanly_and_keeps_the_saved_model(tmp_path, saved_model):
+    model = tmp_path / "cartpole-dqn.h5"
+    model.write_bytes(saved_model.read_bytes())
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen([sys.executable, "-m", "cartpole_dqn", "train", "--seed", "0"], cwd=tmp_path,
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first_line = process.stdout.readline()  # training has started once an episode is reported
+    assert first_line.startswith("episode: 0/1000"), process.stderr.read()
+    time.sleep(1)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    assert out.strip().splitlines()[-1].startswith("training interrupted:")
+    assert model.read_bytes() == saved_model.read_bytes()

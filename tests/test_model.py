@@ -1,0 +1,88 @@
+"""OurModel is the tutorial's network, and saved models come back able to predict and train."""
+
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+from cartpole_dqn import model as model_io
+from cartpole_dqn.errors import UserError
+from cartpole_dqn.model import OurModel
+
+
+def test_our_model_is_the_tutorials_network():
+    model = OurModel(input_shape=(4,), action_space=np.int64(2))  # gymnasium gives numpy ints
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    dropout = [layer for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
+    assert [layer.units for layer in dense] == [512, 256, 64, 2]
+    assert [layer.activation.__name__ for layer in dense] == ["relu", "relu", "relu", "linear"]
+    assert [layer.rate for layer in dropout] == [0.5, 0.5, 0.5]
+    # each hidden Dense is followed by its Dropout
+    kinds = [type(layer).__name__ for layer in model.layers[1:]]
+    assert kinds == ["Dense", "Dropout"] * 3 + ["Dense"]
+    assert isinstance(model.loss, keras.losses.MeanSquaredError)
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    assert model.optimizer.learning_rate.numpy() == pytest.approx(0.001)
+
+
+def test_saved_model_loads_in_a_fresh_process_predicts_and_trains(saved_model):
+    script = textwrap.dedent(f"""
+        import numpy as np, keras
+        from cartpole_dqn.agent import DQNAgent
+        path = {str(saved_model)!r}
+        plain = keras.models.load_model(path)  # the tutorial's own load
+        assert plain.predict(np.zeros((1, 4)), verbose=0).shape == (1, 2)
+        agent = DQNAgent(seed=1)
+        agent.load(path)
+        before = [w.copy() for w in agent.model.get_weights()]
+        state = np.zeros((1, 4), dtype=np.float32)
+        for _ in range(8):
+            agent.remember(state, 0, 1.0, state + 0.1, False)
+        agent.replay()
+        after = agent.model.get_weights()
+        assert any(not np.allclose(a, b) for a, b in zip(before, after)), "replay did not train"
+        print("ok")
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().endswith("ok")
+
+
+def test_interrupted_save_keeps_the_previous_model(tmp_path, monkeypatch):
+    path = tmp_path / "cartpole-dqn.h5"
+    model = OurModel((4,), 2)
+    model_io.save_model(model, path)
+    good = path.read_bytes()
+
+    def interrupted_save(self, filepath, *args, **kwargs):
+        with open(filepath, "wb") as partial:
+            partial.write(b"half a model")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(keras.Model, "save", interrupted_save)
+    with pytest.raises(KeyboardInterrupt):
+        model_io.save_model(model, path)
+    assert path.read_bytes() == good
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no partial file left behind
+
+
+def test_missing_model_names_the_path_and_the_command(tmp_path):
+    with pytest.raises(UserError, match=r"no model file at .*nothing\.h5.*cartpole_dqn train"):
+        model_io.load_model(tmp_path / "nothing.h5", 4, 2)
+
+
+def test_file_that_is_not_a_model_is_refused(tmp_path):
+    path = tmp_path / "broken.h5"
+    path.write_bytes(b"this is not HDF5")
+    with pytest.raises(UserError, match="not a readable Keras model"):
+        model_io.load_model(path, 4, 2)
+
+
+def test_model_of_the_wrong_shape_is_refused(tmp_path):
+    path = tmp_path / "other.h5"
+    model_io.save_model(OurModel((3,), 5), path)
+    with pytest.raises(UserError, match=r"input \(None, 3\) and output \(None, 5\).*needs input \(None, 4\)"):
+        model_io.load_model(path, 4, 2)

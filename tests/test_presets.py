@@ -1,0 +1,153 @@
+"""The two recipes: the tutorial's README (default) and the repository's Cart_Pole_game_DQN.py.
+
+The ``dqn-script`` preset must build exactly that script's network and
+optimizer, wait for 1000 transitions before replaying, decay epsilon as it
+remembers, and not punish an episode for reaching the time limit.
+"""
+
+import gymnasium as gym
+import keras
+import numpy as np
+import pytest
+
+from cartpole_dqn.agent import DQNAgent
+from cartpole_dqn.cli import build_parser, hyperparameters_from
+from cartpole_dqn.errors import UserError
+from cartpole_dqn.hyperparameters import DEFAULTS, PRESETS
+from cartpole_dqn.model import OurModel
+
+SCRIPT = PRESETS["dqn-script"]
+STATE = np.zeros((1, 4), dtype=np.float32)
+
+
+def _dense_layers(model):
+    return [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+
+
+def test_dqn_script_preset_builds_that_network_and_optimizer():
+    model = OurModel(input_shape=(4,), action_space=2, hyperparameters=SCRIPT)
+    assert [type(layer).__name__ for layer in model.layers] == ["InputLayer"] + ["Dense"] * 4  # no Dropout
+    dense = _dense_layers(model)
+    assert [layer.units for layer in dense] == [512, 256, 64, 2]
+    assert [layer.activation.__name__ for layer in dense] == ["relu", "relu", "relu", "linear"]
+    assert all(isinstance(layer.kernel_initializer, keras.initializers.HeUniform) for layer in dense)
+    optimizer = model.optimizer
+    assert isinstance(optimizer, keras.optimizers.RMSprop)
+    assert float(optimizer.learning_rate) == pytest.approx(0.00025)
+    assert (optimizer.rho, optimizer.epsilon) == (0.95, 0.01)
+    assert isinstance(model.loss, keras.losses.MeanSquaredError)
+
+
+def test_tutorial_network_is_unchanged_by_default():
+    model = OurModel(input_shape=(4,), action_space=2, learning_rate=0.002)  # the tutorial's signature
+    assert [type(layer).__name__ for layer in model.layers] == (
+        ["InputLayer"] + ["Dense", "Dropout"] * 3 + ["Dense"])
+    assert all(layer.rate == 0.5 for layer in model.layers if isinstance(layer, keras.layers.Dropout))
+    assert all(isinstance(layer.kernel_initializer, keras.initializers.GlorotUniform)
+               for layer in _dense_layers(model))
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.002)
+
+
+def _train_args(*flags):
+    return hyperparameters_from(build_parser().parse_args(["train", *flags]))
+
+
+def test_preset_gives_the_base_values_and_each_given_flag_overrides_one():
+    assert _train_args() == DEFAULTS
+    assert _train_args("--preset", "dqn-script") == SCRIPT
+    # A flag wins even when it repeats the tutorial's value.
+    assert _train_args("--preset", "dqn-script", "--dropout", "0.5", "--episodes", "7") == SCRIPT.replace(
+        dropout=0.5, EPISODES=7)
+    assert _train_args("--train-start", "100", "--optimizer", "rmsprop") == DEFAULTS.replace(
+        train_start=100, optimizer="rmsprop")
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"train_start": 2000}, "--train-start"),
+    ({"optimizer": "sgd"}, "--optimizer must be one of adam, rmsprop"),
+    ({"dropout": 1.0}, "--dropout"),
+    ({"time_limit_reward": "none"}, "--time-limit-reward"),
+])
+def test_impossible_values_are_one_line_errors(changes, message):
+    with pytest.raises(UserError, match=message):
+        DEFAULTS.replace(**changes).validated()
+
+
+def test_unknown_initializer_is_a_one_line_error():
+    with pytest.raises(UserError, match="--kernel-initializer 'nope' is not a Keras initializer"):
+        OurModel(input_shape=(4,), action_space=2, hyperparameters=DEFAULTS.replace(kernel_initializer="nope"))
+
+
+def _counting_replays(agent):
+    """Replace the agent's gradient step by a counter; return the list of calls."""
+    calls = []
+    agent._replay_step = lambda *batch: calls.append(len(batch[0]))
+    return calls
+
+
+def test_dqn_script_replays_from_1000_transitions_and_decays_epsilon_in_remember():
+    agent = DQNAgent(SCRIPT, seed=0)
+    replays = _counting_replays(agent)
+    for _ in range(999):
+        agent.remember(STATE, 0, 1.0, STATE, False)
+        agent.replay()
+    assert (replays, agent.epsilon) == ([], 1.0)
+    agent.remember(STATE, 0, 1.0, STATE, False)  # 1000 transitions: replay starts, epsilon not yet
+    agent.replay()
+    assert (replays, agent.epsilon) == ([128], 1.0)
+    agent.remember(STATE, 0, 1.0, STATE, False)  # more than train_start: each remember decays
+    assert agent.epsilon == pytest.approx(0.999)
+    agent.replay()
+    assert (replays, agent.epsilon) == ([128, 128], pytest.approx(0.999))  # replay does not decay
+    agent.epsilon = 0.0009
+    agent.remember(STATE, 0, 1.0, STATE, False)
+    assert agent.epsilon == 0.0009  # already below epsilon_min 0.001
+
+
+def test_tutorial_replays_from_the_first_transition_and_decays_epsilon_in_replay():
+    agent = DQNAgent(seed=0)
+    replays = _counting_replays(agent)
+    agent.remember(STATE, 0, 1.0, STATE, False)
+    assert agent.epsilon == 1.0
+    agent.replay()
+    assert (replays, agent.epsilon) == ([1], pytest.approx(0.999))
+
+
+@pytest.mark.parametrize("preset, fell, time_limit", [("tutorial", -10, -10), ("dqn-script", -100, 1.0)])
+def test_reward_of_the_last_step(preset, fell, time_limit):
+    agent = DQNAgent(PRESETS[preset], seed=0)
+    assert agent.reward_to_store(1.0, terminated=False, truncated=False) == 1.0
+    assert agent.reward_to_store(1.0, terminated=True, truncated=False) == fell
+    assert agent.reward_to_store(1.0, terminated=False, truncated=True) == time_limit
+    # The script's test is the step index (499), so falling on the last step is no failure either.
+    assert agent.reward_to_store(1.0, terminated=True, truncated=True) == time_limit
+
+
+@pytest.mark.parametrize("time_limit, ending_reward", [(5, 1.0), (10_000, -100.0)])
+def test_dqn_script_run_stores_plain_reward_at_the_time_limit_and_minus_100_for_a_fall(
+        time_limit, ending_reward):
+    # Random play (epsilon 1, no replay before 1000 transitions) in a CartPole
+    # cut at 5 steps always meets the time limit; without a limit it always falls.
+    agent = DQNAgent(SCRIPT.replace(EPISODES=3), seed=0)
+    agent.env = gym.make("CartPole-v1", max_episode_steps=time_limit)
+    agent.run()
+    endings = [reward for (_, _, reward, _, done) in agent.memory if done]
+    others = {reward for (_, _, reward, _, done) in agent.memory if not done}
+    assert (endings, others) == ([ending_reward] * 3, {1.0})
+
+
+def test_dqn_script_replay_targets_are_the_scripts_batched_predict_and_per_sample_correction():
+    agent = DQNAgent(SCRIPT, seed=0)
+    rng = np.random.default_rng(1)
+    for step in range(8):
+        agent.remember(rng.uniform(-1, 1, (1, 4)).astype(np.float32), step % 2, 1.0,
+                       rng.uniform(-1, 1, (1, 4)).astype(np.float32), step == 3)
+    states, actions, rewards, next_states, dones = agent.sample_minibatch()
+    # The script: one predict on all states, one on all next states, then a loop over samples.
+    target = agent.model.predict(states, verbose=0)
+    target_next = agent.model.predict(next_states, verbose=0)
+    for i in range(len(states)):
+        target[i][actions[i]] = rewards[i] if dones[i] else rewards[i] + agent.gamma * np.amax(target_next[i])
+    np.testing.assert_allclose(agent.replay_targets(states, actions, rewards, next_states, dones), target,
+                               rtol=1e-5, atol=1e-6)

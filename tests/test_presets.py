@@ -9,6 +9,7 @@ import gymnasium as gym
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from cartpole_dqn.agent import DQNAgent
 from cartpole_dqn.cli import build_parser, hyperparameters_from
@@ -80,9 +81,14 @@ def test_unknown_initializer_is_a_one_line_error():
 
 
 def _counting_replays(agent):
-    """Replace the agent's gradient step by a counter; return the list of calls."""
+    """Replace replay's compiled call (gradient step, then Q of the next state) by a counter; return the calls."""
     calls = []
-    agent._replay_step = lambda *batch: calls.append(len(batch[0]))
+
+    def count(*batch):
+        calls.append(len(batch[0]))
+        return tf.zeros([1, agent.action_size])
+
+    agent._replay_then_predict = count
     return calls
 
 

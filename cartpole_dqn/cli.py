@@ -15,6 +15,7 @@ import time
 
 from cartpole_dqn.environment import RENDER_CHOICES
 from cartpole_dqn.errors import UserError
+from cartpole_dqn.evaluation import add_evaluation_arguments, best_model_path, evaluator_from
 from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters, flag_of
 from cartpole_dqn.summary import test_summary, training_summary
 
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
                "  cartpole-dqn train                    train 1000 episodes, save cartpole-dqn.h5 at each 500\n"
                "  cartpole-dqn train --episodes 200 --seed 1\n"
                "  cartpole-dqn test                     watch the saved model play 20 episodes\n"
+               "  cartpole-dqn test --best              the same with the best evaluated model\n"
                "  cartpole-dqn test --render none       the same, headless\n"
                "  cartpole-dqn random                   the tutorial's random play",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -69,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(train, "none", DEFAULTS.EPISODES, "episodes to train (the tutorial's EPISODES)")
     _add_model(train, "where the model is saved")
     _add_hyperparameters(train)
+    add_evaluation_arguments(train)
     train.set_defaults(run=run_train)
 
     test = commands.add_parser(
@@ -76,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Load a saved model and play greedy episodes (no exploration, no learning).")
     _add_common(test, "human", DEFAULT_TEST_EPISODES, "episodes to play")
     _add_model(test, "the model to load")
+    test.add_argument("--best", action="store_true",
+                      help="load the best evaluated model saved beside --model (e.g. cartpole-dqn-best.h5)")
     test.set_defaults(run=run_test)
 
     random_play = commands.add_parser(
@@ -124,7 +129,10 @@ def _import_tensorflow_quietly():
 
 def run_train(args) -> int:
     hyperparameters = hyperparameters_from(args)
+    evaluator = evaluator_from(args)
     agent = _agent_class()(hyperparameters, render=args.render, seed=args.seed, model_path=args.model)
+    if evaluator is not None:
+        agent.episode_hooks.append(evaluator)
     start = time.perf_counter()
     interrupted = False
     try:
@@ -133,12 +141,21 @@ def run_train(args) -> int:
         interrupted = True
     saved = args.model if agent.saved_episodes else None
     print(training_summary(agent.scores, time.perf_counter() - start, saved, interrupted), flush=True)
+    if evaluator is not None:
+        evaluator.close()
+        print(evaluator.summary(args.model, agent.saved_episodes), flush=True)
     return EXIT_INTERRUPTED if interrupted else 0
 
 
 def run_test(args) -> int:
     hyperparameters = DEFAULTS.replace(EPISODES=args.episodes).validated()
-    agent = _agent_class()(hyperparameters, render=args.render, seed=args.seed, model_path=args.model)
+    model_path = args.model
+    if args.best:
+        model_path = best_model_path(args.model)
+        if not model_path.is_file():
+            raise UserError(f"no best model at {model_path}; train with evaluation on (the default) and "
+                            f"--model {args.model} until an evaluation has run")
+    agent = _agent_class()(hyperparameters, render=args.render, seed=args.seed, model_path=model_path)
     try:
         agent.test()
     except KeyboardInterrupt:

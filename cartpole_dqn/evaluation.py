@@ -193,5 +193,7 @@ def evaluator_from(args):
             raise UserError("--stop-when-solved and --eval-every need evaluation; drop --eval-episodes 0")
         return None
     best = args.best_model if args.best_model is not None else best_model_path(args.model)
+    if Path(best) == Path(args.model):
+        raise UserError(f"--best-model must differ from --model ({args.model}): each run writes both")
     return Evaluator(best, episodes=args.eval_episodes, every=args.eval_every, stop_at=args.stop_when_solved,
                      log_path=evaluations_log_path(args.model))

@@ -157,6 +157,7 @@ def test_train_stops_when_solved_and_test_best_plays_the_best_model(cli, tmp_pat
     (["train", "--eval-every", "0"], "--eval-every must be a positive whole number"),
     (["train", "--stop-when-solved", "600"], "--stop-when-solved threshold must be in (0, 500]"),
     (["train", "--eval-episodes", "0", "--stop-when-solved"], "--stop-when-solved and --eval-every need evaluation"),
+    (["train", "--best-model", "cartpole-dqn.h5"], "--best-model must differ from --model"),
     (["test", "--best", "--model", "none.h5"], "no best model at none-best.h5"),
 ])
 def test_bad_evaluation_flags_give_one_line_errors(cli, args, message):

@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from cartpole_dqn import model as model_io
 from cartpole_dqn.environment import make_env
+from cartpole_dqn.evaluation import play_greedy
 from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters
 from cartpole_dqn.model import OurModel
 
@@ -233,15 +234,8 @@ class DQNAgent:
         self.load(self.model_path)
         self.scores = []
         for e in range(self.EPISODES):
-            state = self._reset(first=e == 0)
-            done = False
-            i = 0
-            while not done:
-                action = int(np.argmax(self._q_values(state).numpy()))
-                next_state, _, terminated, truncated, _ = self.env.step(action)
-                done = terminated or truncated
-                state = np.reshape(next_state, [1, self.state_size])
-                i += 1
+            # Seed the environment on the first episode only, as _reset does.
+            [i] = play_greedy(self._q_values, [self.env], [self.seed if e == 0 else None])
             print(f"episode: {e}/{self.EPISODES}, score: {i}", flush=True)
             self.scores.append(i)
         return self.scores

@@ -15,6 +15,7 @@ import time
 
 from cartpole_dqn.environment import RENDER_CHOICES
 from cartpole_dqn.errors import UserError
+from cartpole_dqn.evaluation import add_evaluation_arguments, best_model_path, evaluator_from
 from cartpole_dqn.hyperparameters import (DEFAULT_MODEL_PATH, DEFAULT_PRESET, DEFAULTS, PRESETS,
                                           Hyperparameters, flag_of)
 from cartpole_dqn.pretrained import PRETRAINED_MODEL
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
                "  cartpole-dqn train                    train 1000 episodes, save cartpole-dqn.h5 at each 500\n"
                "  cartpole-dqn train --episodes 200 --seed 1\n"
                "  cartpole-dqn test                     watch the saved model play 20 episodes\n"
+               "  cartpole-dqn test --best              the same with the best evaluated model\n"
                "  cartpole-dqn test --render none       the same, headless\n"
                "  cartpole-dqn test --pretrained        watch the agent shipped with the package\n"
                "  cartpole-dqn test --pretrained --render none --gif play.gif --plot scores.png\n"
@@ -106,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model(train, "where the model is saved")
     _add_training_logs(train)
     _add_hyperparameters(train)
+    add_evaluation_arguments(train)
     train.set_defaults(run=run_train)
 
     test = commands.add_parser(
@@ -114,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(test, "human", DEFAULT_TEST_EPISODES, "episodes to play")
     _add_model(test, "the model to load")
     _add_test_outputs(test)
+    test.add_argument("--best", action="store_true",
+                      help="load the best evaluated model saved beside --model (e.g. cartpole-dqn-best.h5)")
     test.set_defaults(run=run_test)
 
     random_play = commands.add_parser(
@@ -188,7 +193,10 @@ def _import_tensorflow_quietly():
 
 def run_train(args) -> int:
     hyperparameters = hyperparameters_from(args)
+    evaluator = evaluator_from(args)
     agent = _agent_class()(hyperparameters, render=args.render, seed=args.seed, model_path=args.model)
+    if evaluator is not None:
+        agent.episode_hooks.append(evaluator)
     log = TrainingLog(*log_paths(args.model, args.log_dir))
     agent.episode_hooks.append(log)
     if args.tensorboard:
@@ -206,12 +214,15 @@ def run_train(args) -> int:
     # One closing line, as before the log existed: scripts read it.
     print(f"{training_summary(agent.scores, time.perf_counter() - start, saved, interrupted)}; "
           f"episode log {log.csv_path}, score plot {plot}", flush=True)
+    if evaluator is not None:
+        evaluator.close()
+        print(evaluator.summary(args.model, agent.saved_episodes), flush=True)
     return EXIT_INTERRUPTED if interrupted else 0
 
 
 def run_test(args) -> int:
     hyperparameters = DEFAULTS.replace(EPISODES=args.episodes).validated()
-    model_path = str(PRETRAINED_MODEL) if args.pretrained else args.model
+    model_path = _model_to_test(args)
     # With --gif the agent plays in a recording environment, which also shows
     # the frames when --render human; the agent's own one stays headless.
     render = "none" if args.gif else args.render
@@ -230,6 +241,19 @@ def run_test(args) -> int:
     print(test_summary(agent.scores), flush=True)
     _write_test_outputs(agent.scores, recorder, args)
     return EXIT_INTERRUPTED if interrupted else 0
+
+
+def _model_to_test(args):
+    """--model, or the best evaluated model beside it (--best), or the shipped one (--pretrained)."""
+    if args.pretrained:
+        return str(PRETRAINED_MODEL)
+    if not args.best:
+        return args.model
+    best = best_model_path(args.model)
+    if not best.is_file():
+        raise UserError(f"no best model at {best}; train with evaluation on (the default) and "
+                        f"--model {args.model} until an evaluation has run")
+    return best
 
 
 def _write_test_outputs(scores, recorder, args) -> None:

@@ -28,3 +28,27 @@ def test_summary(scores) -> str:
         "  ".join(h.rjust(w) for h, w in zip(header, widths)),
         "  ".join(str(v).rjust(w) for v, w in zip(row, widths)),
     ])
+
+
+def models_summary(model_path, last_saved_episode, last_evaluation, best_path, best_evaluation,
+                   stopped_at=None) -> str:
+    """Name the tutorial's last-500 model and the best evaluated model, with what each scored.
+
+    The evaluations are ``EvaluationRecord``-like (episode, mean, at500,
+    episodes) or None; ``stopped_at`` is the evaluation that stopped training.
+    """
+    def scored(record):
+        return f"eval mean {record.mean:.1f}, {record.at500}/{record.episodes} at {SOLVED_SCORE}"
+
+    if last_saved_episode is None:
+        last = f"{model_path} not written (no episode reached {SOLVED_SCORE})"
+    elif last_evaluation is None:
+        last = f"{model_path} = last {SOLVED_SCORE} (episode {last_saved_episode})"
+    else:
+        last = f"{model_path} = last {SOLVED_SCORE} (episode {last_saved_episode}): {scored(last_evaluation)}"
+    if best_evaluation is None:
+        best = f"{best_path} not written (no evaluation ran)"
+    else:
+        best = f"{best_path} = best evaluation (episode {best_evaluation.episode}): {scored(best_evaluation)}"
+    stop = f"; stopped when solved at episode {stopped_at.episode}" if stopped_at is not None else ""
+    return f"models: {last}; {best}{stop}"

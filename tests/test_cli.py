@@ -85,9 +85,10 @@ def test_train_prints_the_tutorials_lines_and_is_repeatable_with_a_seed(cli):
     for result in runs:
         assert result.returncode == 0, result.stderr
     lines = runs[0].stdout.strip().splitlines()
-    assert len(lines) == 5
+    assert len(lines) == 6
     assert all(line.startswith(f"episode: {e}/4, score: ") for e, line in enumerate(lines[:4]))
     assert lines[4].startswith("training finished: 4 episodes")
+    assert lines[5].startswith("models: cartpole-dqn.h5 not written (no episode reached 500)")
     scores = lambda result: [line.split(", e:")[0] for line in result.stdout.splitlines()[:4]]
     assert scores(runs[0]) == scores(runs[1])
 
@@ -111,5 +112,6 @@ def test_ctrl_c_stops_training_cleanly_and_keeps_the_saved_model(tmp_path, saved
     out, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
     assert "Traceback" not in err
-    assert out.strip().splitlines()[-1].startswith("training interrupted:")
+    summary, models = out.strip().splitlines()[-2:]
+    assert summary.startswith("training interrupted:") and models.startswith("models:")
     assert model.read_bytes() == saved_model.read_bytes()

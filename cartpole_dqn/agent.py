@@ -23,7 +23,6 @@ from cartpole_dqn.environment import make_env
 from cartpole_dqn.evaluation import play_greedy
 from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters
 from cartpole_dqn.model import OurModel
-
 from cartpole_dqn.summary import SOLVED_SCORE
 
 

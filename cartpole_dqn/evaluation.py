@@ -30,6 +30,7 @@ import numpy as np
 
 from cartpole_dqn.environment import ENV_ID, make_env
 from cartpole_dqn.errors import UserError
+from cartpole_dqn.output_files import writable
 from cartpole_dqn.summary import SOLVED_SCORE, models_summary
 
 DEFAULT_EVAL_EPISODES = 10
@@ -116,8 +117,8 @@ class Evaluator:
         self.stopped_at = None  # the evaluation that reached stop_at
         self._envs = None  # made on the first evaluation: a run may never need them
         if self.log_path is not None:
-            self.log_path.parent.mkdir(parents=True, exist_ok=True)
-            with open(self.log_path, "w", newline="") as log:
+            # The same one-line error as the training log's for a folder that cannot be written.
+            with writable(self.log_path) as path, open(path, "w", newline="") as log:
                 csv.writer(log).writerow(f.name for f in fields(EvaluationRecord))
 
     def due(self, episode: int, score: int) -> bool:

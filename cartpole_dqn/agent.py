@@ -13,6 +13,7 @@ side by side.
 
 from __future__ import annotations
 
+import os
 import random
 from collections import deque
 
@@ -40,6 +41,7 @@ class DQNAgent:
     def __init__(self, hyperparameters: Hyperparameters = DEFAULTS, *, render="none",
                  seed=None, model_path=DEFAULT_MODEL_PATH):
         hp = hyperparameters.validated()
+        _one_thread_per_operation()
         self.hyperparameters = hp
         self.seed = seed
         if seed is not None:
@@ -241,6 +243,25 @@ class DQNAgent:
             print(f"episode: {e}/{self.EPISODES}, score: {i}", flush=True)
             self.scores.append(i)
         return self.scores
+
+
+def _one_thread_per_operation():
+    """Run each TensorFlow operation on one thread, several operations at a time.
+
+    The network's matrices are small (at most 256 x 512): splitting one
+    operation over both cores of our benchmark machine cost more in thread
+    hand-offs than it saved, and the loop ran 20-30% slower than with one
+    thread per operation and independent operations (the target pass and
+    the training pass) side by side (BENCHMARKS.md).  TensorFlow fixes this
+    when it first runs; if it already runs, or TF_NUM_INTRAOP_THREADS is
+    set, its setting stays.
+    """
+    if "TF_NUM_INTRAOP_THREADS" in os.environ:
+        return
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+    except RuntimeError:
+        pass
 
 
 def _compiled(python_function, input_signature):

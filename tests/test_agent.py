@@ -1,5 +1,9 @@
 """DQNAgent follows the tutorial's schedule: what it stores, when it replays, when it saves."""
 
+import os
+import subprocess
+import sys
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -7,6 +11,7 @@ import pytest
 from cartpole_dqn.agent import DQNAgent
 from cartpole_dqn.hyperparameters import DEFAULTS
 from cartpole_dqn.model import load_model
+from conftest import REPO
 
 
 class BalancedPole(gym.Env):
@@ -84,3 +89,15 @@ def test_episode_hook_can_stop_training():
     agent.episode_hooks.append(lambda a, episode, score: seen.append(episode) or episode == 1)
     agent.run()
     assert seen == [0, 1] and len(agent.scores) == 2
+
+
+@pytest.mark.parametrize("environment, threads", [({}, 1), ({"TF_NUM_INTRAOP_THREADS": "2"}, 2)])
+def test_the_agent_runs_one_thread_per_operation_unless_told_otherwise(environment, threads):
+    code = ("import tensorflow as tf; from cartpole_dqn.agent import DQNAgent; DQNAgent(); "
+            "import os; n = tf.config.threading.get_intra_op_parallelism_threads(); "
+            "print(n or os.environ['TF_NUM_INTRAOP_THREADS'])")
+    env = {k: v for k, v in os.environ.items() if k != "TF_NUM_INTRAOP_THREADS"}
+    result = subprocess.run([sys.executable, "-c", code], env={**env, **environment, "PYTHONPATH": str(REPO)},
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[-1] == str(threads)

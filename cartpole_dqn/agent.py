@@ -5,10 +5,8 @@ names, attributes and printed lines are the tutorial's.  What differs is how
 ``replay`` and ``act`` talk to Keras.  The tutorial calls ``model.predict``
 once per sample (two calls per transition, ~40 ms each in Keras 3) and then
 ``model.fit``; here one compiled TensorFlow function computes the same
-targets for the whole minibatch and takes the same single gradient step,
-its Dropout masks and Adam step made by ``fast_update`` with fewer
-TensorFlow operations.  ``tests/test_replay_equivalence.py`` holds the two
-side by side.
+targets for the whole minibatch and takes the same single gradient step.
+``tests/test_replay_equivalence.py`` holds the two side by side.
 """
 
 from __future__ import annotations
@@ -21,7 +19,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from cartpole_dqn import fast_update
 from cartpole_dqn import model as model_io
 from cartpole_dqn.environment import make_env
 from cartpole_dqn.evaluation import play_greedy
@@ -109,10 +106,10 @@ class DQNAgent:
         y_batch = self._q_targets(states, actions, rewards, next_states, dones, gamma)
         model = self._model
         with tf.GradientTape() as tape:
-            predictions = fast_update.training_forward(model, states)  # dropout active, as in fit
+            predictions = model(states, training=True)  # dropout active, as in fit
             loss = model.loss(y_batch, predictions)
         variables = model.trainable_variables
-        fast_update.apply_gradients(model.optimizer, tape.gradient(loss, variables), variables)
+        model.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
         return loss
 
     def _train_then_predict(self, states, actions, rewards, next_states, dones, gamma, upcoming):

@@ -245,13 +245,14 @@ class DQNAgent:
 def _one_thread_per_operation():
     """Run each TensorFlow operation on one thread, several operations at a time.
 
-    The network's matrices are small (at most 256 x 512): splitting one
-    operation over both cores of our benchmark machine cost more in thread
-    hand-offs than it saved, and the loop ran 20-30% slower than with one
-    thread per operation and independent operations (the target pass and
-    the training pass) side by side (BENCHMARKS.md).  TensorFlow fixes this
-    when it first runs; if it already runs, or TF_NUM_INTRAOP_THREADS is
-    set, its setting stays.
+    The network's matrices are small (at most 256 x 512): on our 2-core
+    benchmark machine, splitting one operation over both cores cost more in
+    thread hand-offs than it saved.  One thread per operation, with
+    independent operations (the target pass and the training pass) side by
+    side, took the loop from ~257 to 305-360 steps per second with the same
+    results bit for bit (BENCHMARKS.md).  TensorFlow fixes this when it
+    first runs; if it already runs, or TF_NUM_INTRAOP_THREADS is set, its
+    setting stays.
     """
     if "TF_NUM_INTRAOP_THREADS" in os.environ:
         return

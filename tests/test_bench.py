@@ -23,6 +23,7 @@ def test_speed_benchmark_ends_with_machine_readable_line(cli):
     lines = result.stdout.strip().splitlines()
     assert BENCH_LINE.fullmatch(lines[-1]), lines[-1]
     assert "not timed" in result.stdout  # the warm-up is announced and excluded
+    assert "threads: 1 per TensorFlow operation" in result.stdout  # DQNAgent's setting, stated
 
 
 def test_learning_benchmark_prints_one_row_per_seed_and_summary(cli, tmp_path):

@@ -242,6 +242,9 @@ class DQNAgent:
         return self.scores
 
 
+_THREADS_VARIABLE = "TF_NUM_INTRAOP_THREADS"  # TensorFlow's own override
+
+
 def _one_thread_per_operation():
     """Run each TensorFlow operation on one thread, several operations at a time.
 
@@ -254,12 +257,18 @@ def _one_thread_per_operation():
     first runs; if it already runs, or TF_NUM_INTRAOP_THREADS is set, its
     setting stays.
     """
-    if "TF_NUM_INTRAOP_THREADS" in os.environ:
+    if _THREADS_VARIABLE in os.environ:
         return
     try:
         tf.config.threading.set_intra_op_parallelism_threads(1)
     except RuntimeError:
         pass
+
+
+def threads_per_operation():
+    """The threads each TensorFlow operation runs on in this process, as a number or a description."""
+    threads = tf.config.threading.get_intra_op_parallelism_threads()
+    return threads or os.environ.get(_THREADS_VARIABLE, "TensorFlow's default number of threads")
 
 
 def _compiled(python_function, input_signature):

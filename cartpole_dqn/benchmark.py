@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
-import os
 import random
 import statistics
 import tempfile
@@ -36,9 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
-from cartpole_dqn.agent import DQNAgent
+from cartpole_dqn.agent import DQNAgent, threads_per_operation
 from cartpole_dqn.cli import DEFAULT_TEST_EPISODES
 from cartpole_dqn.hyperparameters import DEFAULTS, flag_of
 from cartpole_dqn.summary import SOLVED_SCORE
@@ -131,11 +129,6 @@ def time_bare_update(agent, updates) -> Timing:
     return timing
 
 
-def _threads_per_operation():
-    threads = tf.config.threading.get_intra_op_parallelism_threads()
-    return threads or os.environ.get("TF_NUM_INTRAOP_THREADS", "TensorFlow's default number of threads")
-
-
 def _settings(hyperparameters):
     changed = [f"{flag_of(f.name)} {getattr(hyperparameters, f.name)}" for f in dataclasses.fields(hyperparameters)
                if f.name != "EPISODES" and getattr(hyperparameters, f.name) != getattr(DEFAULTS, f.name)]
@@ -149,7 +142,7 @@ def run_speed(hyperparameters, steps, tutorial_steps, updates, seed, out=print):
         model_path = Path(scratch) / "bench.h5"  # never the user's cartpole-dqn.h5
         hyperparameters = hyperparameters.replace(EPISODES=UNLIMITED_EPISODES)
         agent = DQNAgent(hyperparameters, seed=seed, model_path=model_path)
-        out(f"threads: {_threads_per_operation()} per TensorFlow operation, for both the package and the tutorial")
+        out(f"threads: {threads_per_operation()} per TensorFlow operation, for both the package and the tutorial")
         out(f"warm-up: {WARMUP_STEPS} steps of the package's loop, not timed (tracing, first minibatches)")
         time_training_loop(agent, WARMUP_STEPS)
         loop = time_training_loop(agent, steps)

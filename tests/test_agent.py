@@ -93,9 +93,7 @@ def test_episode_hook_can_stop_training():
 
 @pytest.mark.parametrize("environment, threads", [({}, 1), ({"TF_NUM_INTRAOP_THREADS": "2"}, 2)])
 def test_the_agent_runs_one_thread_per_operation_unless_told_otherwise(environment, threads):
-    code = ("import tensorflow as tf; from cartpole_dqn.agent import DQNAgent; DQNAgent(); "
-            "import os; n = tf.config.threading.get_intra_op_parallelism_threads(); "
-            "print(n or os.environ['TF_NUM_INTRAOP_THREADS'])")
+    code = "from cartpole_dqn.agent import DQNAgent, threads_per_operation; DQNAgent(); print(threads_per_operation())"
     env = {k: v for k, v in os.environ.items() if k != "TF_NUM_INTRAOP_THREADS"}
     result = subprocess.run([sys.executable, "-c", code], env={**env, **environment, "PYTHONPATH": str(REPO)},
                             capture_output=True, text=True, timeout=300)

@@ -1,51 +1,77 @@
 """The tutorial's ``DQNAgent``: remember, act, replay, load, save, run, test.
 
-Read it beside the tutorial's "Putting It All Together" code: the method
-names, attributes and printed lines are the tutorial's.  What differs is how
-``replay`` and ``act`` talk to Keras.  The tutorial calls ``model.predict``
-once per sample (two calls per transition, ~40 ms each in Keras 3) and then
-``model.fit``; here one compiled TensorFlow function computes the same
-targets for the whole minibatch and takes the same single gradient step.
-``tests/test_replay_equivalence.py`` holds the two side by side.
+Read it beside the tutorial's "Putting It All Together" code: the methods
+come in the tutorial's order, with its names, attributes and printed lines.
+One thing differs in how ``act`` and ``replay`` reach the network: instead of
+``model.predict`` per sample and ``model.fit``, they call the compiled
+functions of :mod:`cartpole_dqn.compiled`, which compute the same numbers for
+a whole minibatch in one call (``tests/test_replay_equivalence.py`` holds the
+two side by side).
+
+Process-wide settings (TensorFlow's threads, the global random seeds) are not
+made here: see :mod:`cartpole_dqn.process`.
 """
 
 from __future__ import annotations
 
-import os
 import random
 from collections import deque
+from pathlib import Path
+from typing import Protocol
 
-import keras
+import gymnasium as gym
 import numpy as np
-import tensorflow as tf
 
 from cartpole_dqn import model as model_io
-from cartpole_dqn.environment import make_env
+from cartpole_dqn.compiled import CompiledQNetwork, Minibatch, minibatch_arrays
+from cartpole_dqn.environment import MAX_SCORE, make_env
 from cartpole_dqn.evaluation import play_greedy
 from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters
 from cartpole_dqn.model import OurModel
-from cartpole_dqn.summary import SOLVED_SCORE
+
+
+class EpisodeHook(Protocol):
+    """What ``DQNAgent.run`` calls after each training episode: logging, evaluation, stopping.
+
+    Called as ``hook(agent, episode, score)`` with the episode's number (from
+    0, as printed) and its score (steps balanced), after the tutorial's line
+    is printed and any save is done.  Return True to stop training after this
+    episode; False (or None) goes on.  A hook may read the agent and call
+    ``agent.q_values`` or ``agent.save``; it must not change the model, the
+    memory or epsilon, nor draw from Python's, NumPy's or TensorFlow's global
+    random streams, or training would differ from a run without it.
+    """
+
+    def __call__(self, agent: DQNAgent, episode: int, score: int) -> bool | None: ...
 
 
 class DQNAgent:
     """Deep Q-learning on CartPole-v1, as in the tutorial.
 
-    ``hyperparameters`` defaults to the tutorial's values; ``render`` is
-    "human" or "none"; ``seed`` makes a run repeatable on one machine;
-    ``model_path`` is where ``run`` saves and ``test`` loads.
+    :param hyperparameters: the recipe; the tutorial's values by default.
+    :param env: the environment to play; by default CartPole-v1 made with ``render``.
+    :param render: "human" (a window) or "none"; used only when ``env`` is not given.
+    :param seed: seeds the environment's first reset, so that a seeded process
+        (:func:`cartpole_dqn.process.prepare_process`) repeats its run.
+    :param model_path: where ``run`` saves and ``test`` loads.
+
+    ``run()`` trains for ``EPISODES`` episodes, replaying after every step
+    that does not end one.  It prints ``episode: e/EPISODES, score: i, e:
+    epsilon`` after each episode, saves the model to ``model_path`` (printing
+    ``Saving trained model as ...``) whenever an episode reaches 500, calls
+    each of ``episode_hooks`` (see :class:`EpisodeHook`) and returns the
+    scores.  ``saved_episodes`` lists the episodes after which it saved.
+
+    ``test()`` loads ``model_path`` and plays ``EPISODES`` greedy episodes,
+    printing ``episode: e/EPISODES, score: i`` for each; it returns the scores.
     """
 
-    def __init__(self, hyperparameters: Hyperparameters = DEFAULTS, *, render="none",
-                 seed=None, model_path=DEFAULT_MODEL_PATH):
+    def __init__(self, hyperparameters: Hyperparameters = DEFAULTS, *, env: gym.Env | None = None,
+                 render: str = "none", seed: int | None = None, model_path=DEFAULT_MODEL_PATH):
         hp = hyperparameters.validated()
-        _one_thread_per_operation()
         self.hyperparameters = hp
+        self.env = env if env is not None else make_env(render)
         self.seed = seed
-        if seed is not None:
-            # Seeds Python's `random`, NumPy and TensorFlow: the tutorial's
-            # random choices, the initial weights and dropout.
-            keras.utils.set_random_seed(seed)
-        self.env = make_env(render)
         self.state_size = int(self.env.observation_space.shape[0])
         self.action_size = int(self.env.action_space.n)
         self.model_path = model_path
@@ -57,158 +83,66 @@ class DQNAgent:
         self.epsilon_min = hp.epsilon_min
         self.epsilon_decay = hp.epsilon_decay
         self.batch_size = hp.batch_size
-        self.learning_rate = hp.learning_rate
         self.train_start = hp.train_start  # replay waits until memory holds this many
 
-        self.scores = []  # score of each finished episode of the last run() or test()
-        self.saved_episodes = []  # episodes of the last run() after which the model was saved
-        # Called as hook(agent, episode, score) after each training episode;
-        # a hook that returns True stops training (logging and evaluation plug in here).
-        self.episode_hooks = []
+        self.scores: list[int] = []  # score of each finished episode of the last run() or test()
+        self.saved_episodes: list[int] = []  # episodes of the last run() after which the model was saved
+        self.episode_hooks: list[EpisodeHook] = []
         self.model = OurModel(input_shape=(self.state_size,), action_space=self.action_size,
-                              learning_rate=self.learning_rate, hyperparameters=hp)
+                              hyperparameters=hp)
 
-    # -- the model and its compiled calls ---------------------------------
-
-    @property
-    def model(self):
-        return self._model
-
-    @model.setter
-    def model(self, model):
-        """Install a Q-network and compile the calls the hot loop makes."""
-        self._model = model
-        self._next_q = None  # (state, Q-values) that the last replay computed for the next act
-        states = tf.TensorSpec([None, self.state_size], tf.float32)
-        minibatch = [states, tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.float32),
-                     states, tf.TensorSpec([None], tf.bool), tf.TensorSpec([], tf.float32)]
-        self._q_values = _compiled(lambda s: model(s, training=False), [states])
-        self._replay_step = _compiled(self._train_on_targets, minibatch)
-        self._replay_then_predict = _compiled(self._train_then_predict, minibatch + [states])
-        self._targets = _compiled(self._q_targets, minibatch)
-
-    def _q_targets(self, states, actions, rewards, next_states, dones, gamma):
-        """The tutorial's y_target for a whole minibatch at once.
-
-        Per sample the tutorial does: y = predict(state); y[action] = reward if
-        done else reward + gamma * max(predict(next_state)).  ``predict`` runs
-        in inference mode (no dropout), so both forward passes here do too;
-        states and next states go through the network in one call.
-        """
-        q_all = self._model(tf.concat([states, next_states], axis=0), training=False)
-        q, q_next = tf.split(q_all, 2, axis=0)
-        target = tf.where(dones, rewards, rewards + gamma * tf.reduce_max(q_next, axis=1))
-        chosen = tf.one_hot(actions, self.action_size, on_value=True, off_value=False)
-        return tf.where(chosen, target[:, None], q)
-
-    def _train_on_targets(self, states, actions, rewards, next_states, dones, gamma):
-        """One gradient step on the minibatch, as the tutorial's single ``fit`` call."""
-        y_batch = self._q_targets(states, actions, rewards, next_states, dones, gamma)
-        model = self._model
-        with tf.GradientTape() as tape:
-            predictions = model(states, training=True)  # dropout active, as in fit
-            loss = model.loss(y_batch, predictions)
-        variables = model.trainable_variables
-        model.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-        return loss
-
-    def _train_then_predict(self, states, actions, rewards, next_states, dones, gamma, upcoming):
-        """The replay update, then Q(upcoming) with the updated weights: two steps, one call.
-
-        TensorFlow orders the forward pass after the weight updates because
-        both use the same variables (automatic control dependencies).
-        """
-        self._train_on_targets(states, actions, rewards, next_states, dones, gamma)
-        return self._model(upcoming, training=False)
-
-    # -- the tutorial's methods -------------------------------------------
-
-    def remember(self, state, action, reward, next_state, done):
+    def remember(self, state, action: int, reward: float, next_state, done: bool) -> None:
         self.memory.append((state, action, reward, next_state, done))
         if self.hyperparameters.epsilon_decay_at == "remember" and len(self.memory) > self.train_start:
             self._decay_epsilon()
 
-    def _decay_epsilon(self):
-        if self.epsilon > self.epsilon_min:
-            self.epsilon *= self.epsilon_decay
+    def act(self, state, q_values: np.ndarray | None = None) -> int:
+        """Epsilon-greedy: a random action with probability epsilon, else argmax Q(state).
 
-    def reward_to_store(self, reward, terminated, truncated):
-        """The environment's reward, or done_reward for the step that ends the episode.
-
-        With time_limit_reward "plain", reaching the time limit (truncated, at
-        step 500) is no failure and keeps the environment's reward.
+        ``q_values`` are Q(state) if already known with the current weights:
+        ``run`` passes the ones ``replay`` just returned, saving a network call.
         """
-        if truncated and self.hyperparameters.time_limit_reward == "plain":
-            return reward
-        return self.hyperparameters.done_reward if terminated or truncated else reward
-
-    def act(self, state):
-        """Epsilon-greedy: a random action with probability epsilon, else argmax Q."""
-        cached, self._next_q = self._next_q, None  # good for this call only
         if np.random.random() <= self.epsilon:
             return random.randrange(self.action_size)
-        # In run(), replay has just computed Q for this very state with the
-        # current weights: reuse it rather than make a second compiled call.
-        q = cached[1] if cached is not None and cached[0] is state else self._q_values(state).numpy()
-        return int(np.argmax(q))
+        if q_values is None:
+            q_values = self.q_values(state)
+        return int(np.argmax(q_values))
 
-    def sample_minibatch(self):
-        """The tutorial's uniform sample, as arrays: states, actions, rewards, next states, dones."""
-        minibatch = random.sample(self.memory, min(len(self.memory), self.batch_size))
-        states, actions, rewards, next_states, dones = zip(*minibatch)
-        return (np.concatenate(states).astype(np.float32, copy=False),
-                np.asarray(actions, dtype=np.int32),
-                np.asarray(rewards, dtype=np.float32),
-                np.concatenate(next_states).astype(np.float32, copy=False),
-                np.asarray(dones, dtype=bool))
-
-    def replay_targets(self, states, actions, rewards, next_states, dones):
-        """The y_batch that ``replay`` fits to, for the given minibatch arrays."""
-        return self._targets(states, actions, rewards, next_states, dones, self.gamma).numpy()
-
-    def fit_minibatch(self, states, actions, rewards, next_states, dones):
-        """One gradient step toward this minibatch's targets: the update ``replay`` makes."""
-        self._next_q = None
-        self._replay_step(states, actions, rewards, next_states, dones, self.gamma)
-
-    def replay(self):
-        """Fit the model once to targets computed from a random minibatch; decay epsilon.
+    def replay(self) -> np.ndarray | None:
+        """Fit the model once to targets from a random minibatch; decay epsilon.
 
         Does nothing until the memory holds train_start transitions (0 in the
         tutorial); epsilon decays here unless epsilon_decay_at is "remember".
-        The same compiled call also evaluates the newest next state, which
-        run() acts on next (see ``act``).
+        Returns Q-values of the newest next state (the state ``run`` acts on
+        next) from the updated network, computed in the same compiled call,
+        or None when it did not replay.
         """
         if len(self.memory) < self.train_start:
-            return
+            return None
         upcoming = self.memory[-1][3]
-        q = self._replay_then_predict(*self.sample_minibatch(), self.gamma, upcoming)
-        self._next_q = (upcoming, q.numpy())
+        q_upcoming = self.network.train_step_then_q(self.sample_minibatch(), self.gamma, upcoming)
         if self.hyperparameters.epsilon_decay_at == "replay":
             self._decay_epsilon()
+        return q_upcoming
 
-    def load(self, name):
+    def load(self, name) -> None:
         """Load a saved model, ready both to predict and to keep training."""
         model = model_io.load_model(name, self.state_size, self.action_size)
-        self.model = model_io.compile_for_training(model, self.learning_rate, self.hyperparameters)
+        self.model = model_io.compile_for_training(model, self.hyperparameters)
 
-    def save(self, name):
+    def save(self, name) -> None:
         model_io.save_model(self.model, name)
 
-    def _reset(self, first: bool):
-        # Seed the environment once; later resets continue its random stream.
-        state, _ = self.env.reset(seed=self.seed if first else None)
-        return np.reshape(state, [1, self.state_size])
-
-    def run(self):
+    def run(self) -> list[int]:
         """Train for EPISODES episodes, replaying after every step that does not end one."""
         self.scores, self.saved_episodes = [], []
         for e in range(self.EPISODES):
             state = self._reset(first=e == 0)
             done = False
             i = 0
+            q_values = None  # Q(state), when replay has just computed it
             while not done:
-                action = self.act(state)
+                action = self.act(state, q_values)
                 next_state, reward, terminated, truncated, _ = self.env.step(action)
                 # The tutorial's `done`: the pole fell, the cart left, or time ran out.
                 done = terminated or truncated
@@ -220,76 +154,61 @@ class DQNAgent:
                 if done:
                     print(f"episode: {e}/{self.EPISODES}, score: {i}, e: {self.epsilon:.2}", flush=True)
                     self.scores.append(i)
-                    if i == SOLVED_SCORE:
+                    if i == MAX_SCORE:
                         print(f"Saving trained model as {self.model_path}", flush=True)
                         self.save(self.model_path)
                         self.saved_episodes.append(e)
                     break
-                self.replay()
+                q_values = self.replay()
             if any([hook(self, e, i) for hook in self.episode_hooks]):
                 break
         return self.scores
 
-    def test(self):
+    def test(self) -> list[int]:
         """Load the saved model and play EPISODES greedy episodes."""
         self.load(self.model_path)
         self.scores = []
         for e in range(self.EPISODES):
             # Seed the environment on the first episode only, as _reset does.
-            [i] = play_greedy(self._q_values, [self.env], [self.seed if e == 0 else None])
+            [i] = play_greedy(self.q_values, [self.env], [self.seed if e == 0 else None])
             print(f"episode: {e}/{self.EPISODES}, score: {i}", flush=True)
             self.scores.append(i)
         return self.scores
 
+    # -- what the tutorial's methods use ------------------------------------
 
-_THREADS_VARIABLE = "TF_NUM_INTRAOP_THREADS"  # TensorFlow's own override
+    @property
+    def model(self):
+        """The Keras Q-network (the tutorial's ``OurModel``)."""
+        return self.network.model
 
+    @model.setter
+    def model(self, model) -> None:
+        self.network = CompiledQNetwork(model)
 
-def _one_thread_per_operation():
-    """Run each TensorFlow operation on one thread, several operations at a time.
+    def q_values(self, states) -> np.ndarray:
+        """Q-values of a batch of states, shape (n, actions): the tutorial's ``model.predict``."""
+        return self.network.q_values(states)
 
-    The network's matrices are small (at most 256 x 512): on our 2-core
-    benchmark machine, splitting one operation over both cores cost more in
-    thread hand-offs than it saved.  One thread per operation, with
-    independent operations (the target pass and the training pass) side by
-    side, took the loop from ~257 to 305-360 steps per second with the same
-    results bit for bit (BENCHMARKS.md).  TensorFlow fixes this when it
-    first runs; if it already runs, or TF_NUM_INTRAOP_THREADS is set, its
-    setting stays.
-    """
-    if _THREADS_VARIABLE in os.environ:
-        return
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(1)
-    except RuntimeError:
-        pass
+    def sample_minibatch(self) -> Minibatch:
+        """The tutorial's uniform sample of the memory, as arrays."""
+        return minibatch_arrays(random.sample(self.memory, min(len(self.memory), self.batch_size)))
 
+    def reward_to_store(self, reward: float, terminated: bool, truncated: bool) -> float:
+        """The environment's reward, or done_reward for the step that ends the episode.
 
-def threads_per_operation():
-    """The threads each TensorFlow operation runs on in this process, as a number or a description."""
-    threads = tf.config.threading.get_intra_op_parallelism_threads()
-    return threads or os.environ.get(_THREADS_VARIABLE, "TensorFlow's default number of threads")
+        With time_limit_reward "plain", reaching the time limit (truncated, at
+        step 500) is no failure and keeps the environment's reward.
+        """
+        if truncated and self.hyperparameters.time_limit_reward == "plain":
+            return reward
+        return self.hyperparameters.done_reward if terminated or truncated else reward
 
+    def _decay_epsilon(self) -> None:
+        if self.epsilon > self.epsilon_min:
+            self.epsilon *= self.epsilon_decay
 
-def _compiled(python_function, input_signature):
-    """``python_function`` as a TensorFlow graph, callable with arrays or numbers.
-
-    Calling a ``tf.function``, or even its concrete function, spends ~0.2 ms
-    per call in Python matching the arguments to the signature, on a step of
-    ~3 ms.  The signature is fixed here, so the call goes straight to the
-    concrete function's flat entry point (``_call_flat``, the one its own
-    ``__call__`` ends in) with the converted tensors.  Traced on the first
-    call, as a ``tf.function`` is.
-    """
-    function = tf.function(python_function, input_signature=input_signature)
-    dtypes = [spec.dtype for spec in input_signature]
-    concrete = None
-
-    def call(*args):
-        nonlocal concrete
-        if concrete is None:
-            concrete = function.get_concrete_function()
-        tensors = [tf.convert_to_tensor(arg, dtype) for arg, dtype in zip(args, dtypes)]
-        return concrete._call_flat(tensors, concrete.captured_inputs)
-
-    return call
+    def _reset(self, first: bool):
+        # Seed the environment once; later resets continue its random stream.
+        state, _ = self.env.reset(seed=self.seed if first else None)
+        return np.reshape(state, [1, self.state_size])

@@ -24,9 +24,7 @@ outside, with an episode hook or a step budget on the environment.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import io
-import random
 import statistics
 import tempfile
 import time
@@ -36,14 +34,15 @@ from pathlib import Path
 
 import numpy as np
 
-from cartpole_dqn.agent import DQNAgent, threads_per_operation
-from cartpole_dqn.cli import DEFAULT_TEST_EPISODES
+from cartpole_dqn.agent import DQNAgent
+from cartpole_dqn.compiled import threads_per_operation
+from cartpole_dqn.environment import MAX_SCORE
+from cartpole_dqn.evaluation import TEST_EPISODES
 from cartpole_dqn.hyperparameters import DEFAULTS, flag_of
-from cartpole_dqn.summary import SOLVED_SCORE
-from cartpole_dqn.tutorial_reference import tutorial_replay
+from cartpole_dqn.process import prepare_process
+from cartpole_dqn.tutorial_reference import TutorialAgent
 
 WARMUP_STEPS = 200  # more than batch_size, so timed replays use full minibatches
-TEST_EPISODES = DEFAULT_TEST_EPISODES  # the tutorial's test run
 UNLIMITED_EPISODES = 10**9  # the step budget, not EPISODES, ends a timed run
 
 
@@ -96,18 +95,6 @@ def time_training_loop(agent, steps) -> Timing:
     return timing
 
 
-class TutorialAgent(DQNAgent):
-    """The package's agent with the tutorial's own ``act`` and ``replay``: the yardstick."""
-
-    def act(self, state):
-        if np.random.random() <= self.epsilon:
-            return random.randrange(self.action_size)
-        return int(np.argmax(self.model.predict(state, verbose=0)))
-
-    def replay(self):
-        tutorial_replay(self, random.sample(self.memory, min(len(self.memory), self.batch_size)))
-
-
 def _warm_up_keras(tutorial):
     states = tutorial.sample_minibatch()[0]
     targets = tutorial.model.predict(states[:1], verbose=0)
@@ -120,18 +107,18 @@ def time_bare_update(agent, updates) -> Timing:
     One untimed update first: the loop's replay is a different compiled call
     (it also evaluates the next state), so this one is traced here.
     """
-    agent.fit_minibatch(*agent.sample_minibatch())
+    agent.network.train_step(agent.sample_minibatch(), agent.gamma)
     timing = Timing()
     for _ in range(updates):
         minibatch = agent.sample_minibatch()
         with timing.add():
-            agent.fit_minibatch(*minibatch)
+            agent.network.train_step(minibatch, agent.gamma)
     return timing
 
 
 def _settings(hyperparameters):
-    changed = [f"{flag_of(f.name)} {getattr(hyperparameters, f.name)}" for f in dataclasses.fields(hyperparameters)
-               if f.name != "EPISODES" and getattr(hyperparameters, f.name) != getattr(DEFAULTS, f.name)]
+    changed = [f"{flag_of(name)} {value}" for name, value in hyperparameters.differences(DEFAULTS).items()
+               if name != "EPISODES"]
     return "the tutorial's hyperparameters" + (f" except {', '.join(changed)}" if changed else "")
 
 
@@ -141,6 +128,7 @@ def run_speed(hyperparameters, steps, tutorial_steps, updates, seed, out=print):
     with tempfile.TemporaryDirectory() as scratch:
         model_path = Path(scratch) / "bench.h5"  # never the user's cartpole-dqn.h5
         hyperparameters = hyperparameters.replace(EPISODES=UNLIMITED_EPISODES)
+        prepare_process(seed)
         agent = DQNAgent(hyperparameters, seed=seed, model_path=model_path)
         out(f"threads: {threads_per_operation()} per TensorFlow operation, for both the package and the tutorial")
         out(f"warm-up: {WARMUP_STEPS} steps of the package's loop, not timed (tracing, first minibatches)")
@@ -159,6 +147,7 @@ def run_speed(hyperparameters, steps, tutorial_steps, updates, seed, out=print):
 
         # The tutorial's loop starts from the package loop's memory and epsilon,
         # so its replays sample full minibatches and it acts greedily as often.
+        prepare_process(seed)  # the same initial weights as the package's agent
         tutorial = TutorialAgent(hyperparameters, seed=seed, model_path=model_path)
         tutorial.memory = deque(agent.memory, maxlen=agent.memory.maxlen)
         tutorial.epsilon = agent.epsilon
@@ -185,12 +174,13 @@ class SeedResult:
 
 
 def _stop_at_first_500(agent, episode, score):
-    return score >= SOLVED_SCORE
+    return score >= MAX_SCORE
 
 
 def learn_one_seed(hyperparameters, seed, scratch) -> SeedResult:
     """Train one seed until its first 500 (the model is saved then); test that model."""
     model_path = Path(scratch) / f"seed{seed}.h5"
+    prepare_process(seed)
     agent = DQNAgent(hyperparameters, seed=seed, model_path=model_path)
     agent.episode_hooks.append(_stop_at_first_500)
     with contextlib.redirect_stdout(io.StringIO()):
@@ -199,10 +189,11 @@ def learn_one_seed(hyperparameters, seed, scratch) -> SeedResult:
         seconds = time.perf_counter() - start
         if not agent.saved_episodes:
             return SeedResult(seed, len(scores), None, seconds, None)
+        prepare_process(seed)
         tester = DQNAgent(hyperparameters.replace(EPISODES=TEST_EPISODES), seed=seed, model_path=model_path)
         test_scores = tester.test()
     return SeedResult(seed, len(scores), agent.saved_episodes[0], seconds,
-                      sum(score >= SOLVED_SCORE for score in test_scores))
+                      sum(score >= MAX_SCORE for score in test_scores))
 
 
 def _median(values):
@@ -219,7 +210,7 @@ def run_learning(hyperparameters, seeds, first_seed, out=print):
     ``hyperparameters.EPISODES`` is the most episodes a seed may train.
     """
     out(f"learning: seeds {first_seed}..{first_seed + seeds - 1}, {_settings(hyperparameters)}, stop at the first "
-        f"{SOLVED_SCORE} or after {hyperparameters.EPISODES} episodes, then {TEST_EPISODES} greedy tests")
+        f"{MAX_SCORE} or after {hyperparameters.EPISODES} episodes, then {TEST_EPISODES} greedy tests")
     out(f"{'seed':>4}  {'episodes':>8}  {'first 500 at':>12}  {'seconds':>8}  {'test 500s':>9}")
     results = []
     with tempfile.TemporaryDirectory() as scratch:
@@ -229,7 +220,7 @@ def run_learning(hyperparameters, seeds, first_seed, out=print):
             out(f"{r.seed:>4}  {r.episodes:>8}  {_show(r.first500, 'episode {}'):>12}  {r.seconds:>8.1f}  "
                 f"{_show(r.test_500s, '{}/' + str(TEST_EPISODES)):>9}")
     solved = [r for r in results if r.first500 is not None]
-    out(f"medians over the {len(solved)} seed{'' if len(solved) == 1 else 's'} that reached {SOLVED_SCORE}; "
+    out(f"medians over the {len(solved)} seed{'' if len(solved) == 1 else 's'} that reached {MAX_SCORE}; "
         "the others saved no model")
     out(f"learning: solved={len(solved)}/{seeds} "
         f"median_first500_episode={_show(_median([r.first500 for r in solved]))} "

@@ -13,16 +13,15 @@ import sys
 import tempfile
 import time
 
-from cartpole_dqn.environment import RENDER_CHOICES
+from cartpole_dqn.environment import RENDER_CHOICES, make_env
 from cartpole_dqn.errors import UserError
-from cartpole_dqn.evaluation import add_evaluation_arguments, best_model_path, evaluator_from
+from cartpole_dqn.evaluation import TEST_EPISODES, add_evaluation_arguments, best_model_path, evaluator_from
 from cartpole_dqn.hyperparameters import (DEFAULT_MODEL_PATH, DEFAULT_PRESET, DEFAULTS, PRESETS,
                                           Hyperparameters, flag_of)
 from cartpole_dqn.pretrained import PRETRAINED_MODEL
-from cartpole_dqn.summary import test_summary, training_summary
+from cartpole_dqn.summary import summarize_test, training_summary
 from cartpole_dqn.training_log import TrainingLog, log_paths
 
-DEFAULT_TEST_EPISODES = 20  # the tutorial shows 20 test episodes
 DEFAULT_RANDOM_EPISODES = 10  # the tutorial's random play runs 10 games
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130  # the shell's code for a program stopped by Ctrl-C
@@ -60,10 +59,9 @@ def _add_hyperparameters(parser):
 
 def _preset_values(field):
     """'default: X', plus each preset's value where it differs: the help line of one field."""
-    default = getattr(DEFAULTS, field.name)
     differing = [f"{name}: {getattr(hp, field.name)}" for name, hp in PRESETS.items()
-                 if getattr(hp, field.name) != default]
-    return "; ".join([f"default: {default}", *differing])
+                 if field.name in hp.differences(DEFAULTS)]
+    return "; ".join([f"default: {getattr(DEFAULTS, field.name)}", *differing])
 
 
 def _add_training_logs(parser):
@@ -114,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     test = commands.add_parser(
         "test", help="play greedy episodes with a saved model",
         description="Load a saved model and play greedy episodes (no exploration, no learning).")
-    _add_common(test, "human", DEFAULT_TEST_EPISODES, "episodes to play")
+    _add_common(test, "human", TEST_EPISODES, "episodes to play")
     _add_model(test, "the model to load")
     _add_test_outputs(test)
     test.add_argument("--best", action="store_true",
@@ -160,11 +158,12 @@ def hyperparameters_from(args) -> Hyperparameters:
     return PRESETS[args.preset].replace(**given, EPISODES=args.episodes).validated()
 
 
-def _agent_class():
+def _start_tensorflow(seed):
+    """Load TensorFlow and apply the process-wide settings: one thread per operation, the seed."""
     _import_tensorflow_quietly()
-    from cartpole_dqn.agent import DQNAgent
+    from cartpole_dqn.process import prepare_process
 
-    return DQNAgent
+    prepare_process(seed)
 
 
 def _import_tensorflow_quietly():
@@ -194,7 +193,10 @@ def _import_tensorflow_quietly():
 def run_train(args) -> int:
     hyperparameters = hyperparameters_from(args)
     evaluator = evaluator_from(args)
-    agent = _agent_class()(hyperparameters, render=args.render, seed=args.seed, model_path=args.model)
+    _start_tensorflow(args.seed)
+    from cartpole_dqn.agent import DQNAgent
+
+    agent = DQNAgent(hyperparameters, render=args.render, seed=args.seed, model_path=args.model)
     if evaluator is not None:
         agent.episode_hooks.append(evaluator)
     log = TrainingLog(*log_paths(args.model, args.log_dir))
@@ -223,22 +225,24 @@ def run_train(args) -> int:
 def run_test(args) -> int:
     hyperparameters = DEFAULTS.replace(EPISODES=args.episodes).validated()
     model_path = _model_to_test(args)
-    # With --gif the agent plays in a recording environment, which also shows
-    # the frames when --render human; the agent's own one stays headless.
-    render = "none" if args.gif else args.render
-    agent = _agent_class()(hyperparameters, render=render, seed=args.seed, model_path=model_path)
     recorder = None
     if args.gif:
         from cartpole_dqn.gif_recorder import recording_env
 
-        agent.env.close()
-        agent.env, recorder = recording_env(args.render)
+        # It also shows the frames in a window with --render human.
+        env, recorder = recording_env(args.render)
+    else:
+        env = make_env(args.render)
+    _start_tensorflow(args.seed)
+    from cartpole_dqn.agent import DQNAgent
+
+    agent = DQNAgent(hyperparameters, env=env, seed=args.seed, model_path=model_path)
     interrupted = False
     try:
         agent.test()
     except KeyboardInterrupt:
         interrupted = True
-    print(test_summary(agent.scores), flush=True)
+    print(summarize_test(agent.scores), flush=True)
     _write_test_outputs(agent.scores, recorder, args)
     return EXIT_INTERRUPTED if interrupted else 0
 

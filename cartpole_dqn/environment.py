@@ -10,6 +10,8 @@ import gymnasium as gym
 from cartpole_dqn.errors import UserError
 
 ENV_ID = "CartPole-v1"
+# The most steps an episode lasts, so the highest score: CartPole-v1 truncates at 500.
+MAX_SCORE = int(gym.spec(ENV_ID).max_episode_steps)
 RENDER_CHOICES = ("human", "none")
 
 

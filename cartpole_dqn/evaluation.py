@@ -28,12 +28,13 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
-from cartpole_dqn.environment import ENV_ID, make_env
+from cartpole_dqn.environment import ENV_ID, MAX_SCORE, make_env
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.output_files import writable
-from cartpole_dqn.summary import SOLVED_SCORE, models_summary
+from cartpole_dqn.summary import models_summary
 
 DEFAULT_EVAL_EPISODES = 10
+TEST_EPISODES = 20  # greedy episodes of the test command; the tutorial shows 20
 # CartPole-v1's own bar for "solved" (475): the mean a --stop-when-solved run must reach.
 SOLVED_THRESHOLD = float(gym.spec(ENV_ID).reward_threshold)
 # Evaluation episode i starts from env.reset(seed=EVAL_SEED + i), far from
@@ -44,8 +45,7 @@ EVAL_SEED = 1_000_000
 def play_greedy(q_values, envs, seeds):
     """Play one greedy episode in each of ``envs`` at once; return their lengths.
 
-    ``q_values`` maps a batch of states to Q-values (the agent's compiled
-    ``_q_values``).  Each env is reset with its seed from ``seeds`` (None keeps
+    ``q_values`` maps a batch of states to Q-values (``DQNAgent.q_values``).  Each env is reset with its seed from ``seeds`` (None keeps
     its random stream going).  The unfinished episodes share one network call
     per step, so ten episodes cost little more than one.
     """
@@ -104,8 +104,8 @@ class Evaluator:
             raise UserError(f"--eval-episodes must be positive to evaluate, got {episodes!r}")
         if every is not None and every <= 0:
             raise UserError(f"--eval-every must be a positive whole number, got {every!r}")
-        if stop_at is not None and not 0 < stop_at <= SOLVED_SCORE:
-            raise UserError(f"--stop-when-solved threshold must be in (0, {SOLVED_SCORE}], got {stop_at!r}")
+        if stop_at is not None and not 0 < stop_at <= MAX_SCORE:
+            raise UserError(f"--stop-when-solved threshold must be in (0, {MAX_SCORE}], got {stop_at!r}")
         self.best_path = Path(best_path)
         self.episodes = episodes
         self.every = every
@@ -122,13 +122,13 @@ class Evaluator:
                 csv.writer(log).writerow(f.name for f in fields(EvaluationRecord))
 
     def due(self, episode: int, score: int) -> bool:
-        return score >= SOLVED_SCORE or (self.every is not None and (episode + 1) % self.every == 0)
+        return score >= MAX_SCORE or (self.every is not None and (episode + 1) % self.every == 0)
 
     def evaluate(self, agent) -> list[int]:
         """Greedy scores of the agent's current network on the evaluation episodes."""
         if self._envs is None:
             self._envs = [make_env("none") for _ in self.seeds]
-        return play_greedy(agent._q_values, self._envs, self.seeds)
+        return play_greedy(agent.q_values, self._envs, self.seeds)
 
     def __call__(self, agent, episode: int, score: int) -> bool:
         if not self.due(episode, score):
@@ -139,10 +139,10 @@ class Evaluator:
         if saved:
             agent.save(self.best_path)  # atomic: write a sibling file, then rename
             self.best_mean = mean
-        record = EvaluationRecord(episode, mean, sum(s >= SOLVED_SCORE for s in scores), len(scores),
+        record = EvaluationRecord(episode, mean, sum(s >= MAX_SCORE for s in scores), len(scores),
                                   self.best_mean, saved)
         self.records.append(record)
-        print(f"eval: mean={mean:.1f} at{SOLVED_SCORE}={record.at500}/{record.episodes} "
+        print(f"eval: mean={mean:.1f} at{MAX_SCORE}={record.at500}/{record.episodes} "
               f"best={self.best_mean:.1f}", flush=True)
         if self.log_path is not None:
             with open(self.log_path, "a", newline="") as log:
@@ -172,7 +172,7 @@ def add_evaluation_arguments(parser) -> None:
     group = parser.add_argument_group("evaluation (greedy episodes that pick the best model)")
     group.add_argument("--eval-episodes", type=int, default=DEFAULT_EVAL_EPISODES, metavar="N",
                        help="greedy episodes per evaluation; an evaluation follows every episode that "
-                            f"reaches {SOLVED_SCORE}; 0 turns evaluation off (default: {DEFAULT_EVAL_EPISODES})")
+                            f"reaches {MAX_SCORE}; 0 turns evaluation off (default: {DEFAULT_EVAL_EPISODES})")
     group.add_argument("--eval-every", type=int, default=None, metavar="K",
                        help="also evaluate after every K-th episode (default: off)")
     group.add_argument("--best-model", default=None, metavar="PATH",

@@ -82,6 +82,11 @@ class Hyperparameters:
     def replace(self, **changes) -> "Hyperparameters":
         return dataclasses.replace(self, **changes)
 
+    def differences(self, base: "Hyperparameters") -> dict[str, object]:
+        """The fields whose values differ from ``base``'s, with this recipe's values."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if getattr(self, f.name) != getattr(base, f.name)}
+
 
 def flag_of(name: str) -> str:
     """The command-line flag that sets hyperparameter ``name``."""

@@ -26,26 +26,24 @@ from cartpole_dqn.errors import UserError
 from cartpole_dqn.hyperparameters import DEFAULTS, flag_of
 
 
-def OurModel(input_shape, action_space, learning_rate=None, hyperparameters=DEFAULTS):
+def OurModel(input_shape, action_space, hyperparameters=DEFAULTS):
     """Build and compile the tutorial's network (names kept from the tutorial).
 
-    ``hyperparameters`` chooses Dropout, initializer and optimizer (the
-    tutorial's by default); ``learning_rate``, if given, overrides its
-    learning rate, as in the tutorial's signature.
+    ``hyperparameters`` chooses Dropout, initializer, optimizer and learning
+    rate (the tutorial's by default).
     """
-    hp = _with_learning_rate(hyperparameters, learning_rate)
     X_input = Input(input_shape)
     X = X_input
     for units in (512, 256, 64):
-        X = _dense(units, "relu", hp.kernel_initializer)(X)
-        if hp.dropout:
-            X = Dropout(hp.dropout)(X)
+        X = _dense(units, "relu", hyperparameters.kernel_initializer)(X)
+        if hyperparameters.dropout:
+            X = Dropout(hyperparameters.dropout)(X)
     # Keras 3 rejects numpy integers for a layer size, and gymnasium gives one.
-    X = _dense(int(action_space), "linear", hp.kernel_initializer)(X)
+    X = _dense(int(action_space), "linear", hyperparameters.kernel_initializer)(X)
     # "CartPole model" in the tutorial: TensorFlow refuses a space in the name
     # scope that training in a compiled function opens.
     model = Model(inputs=X_input, outputs=X, name="CartPole_model")
-    compile_for_training(model, hyperparameters=hp)
+    compile_for_training(model, hyperparameters)
     return model
 
 
@@ -58,9 +56,9 @@ def _dense(units, activation, initializer):
                         f"name (e.g. glorot_uniform, he_uniform)") from None
 
 
-def compile_for_training(model, learning_rate=None, hyperparameters=DEFAULTS):
+def compile_for_training(model, hyperparameters=DEFAULTS):
     """Compile ``model`` with MSE and the optimizer of ``hyperparameters`` (Adam by default)."""
-    hp = _with_learning_rate(hyperparameters, learning_rate)
+    hp = hyperparameters
     if hp.optimizer == "rmsprop":
         optimizer = keras.optimizers.RMSprop(learning_rate=hp.learning_rate, rho=hp.rho,
                                              epsilon=hp.optimizer_epsilon)
@@ -70,10 +68,6 @@ def compile_for_training(model, learning_rate=None, hyperparameters=DEFAULTS):
     # form its own load_model cannot read back.
     model.compile(loss=keras.losses.MeanSquaredError(), optimizer=optimizer)
     return model
-
-
-def _with_learning_rate(hyperparameters, learning_rate):
-    return hyperparameters if learning_rate is None else hyperparameters.replace(learning_rate=learning_rate)
 
 
 def save_model(model, path) -> None:

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from cartpole_dqn.output_files import writable
-from cartpole_dqn.summary import SOLVED_SCORE
+from cartpole_dqn.environment import MAX_SCORE
 
 MOVING_AVERAGE_WINDOW = 20  # episodes averaged in the training plot's smooth line
 
@@ -48,9 +48,9 @@ def moving_average(scores, window: int = MOVING_AVERAGE_WINDOW) -> np.ndarray:
 
 def _draw_score_axes(axes, title, xlabel) -> None:
     """Score axis from 0 to just above the maximum, with the maximum dashed; whole-number x ticks."""
-    axes.axhline(SOLVED_SCORE, color="tab:green", linestyle="--", linewidth=1,
-                 label=f"maximum score ({SOLVED_SCORE})")
-    axes.set_ylim(0, SOLVED_SCORE * 1.08)
+    axes.axhline(MAX_SCORE, color="tab:green", linestyle="--", linewidth=1,
+                 label=f"maximum score ({MAX_SCORE})")
+    axes.set_ylim(0, MAX_SCORE * 1.08)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set(title=title, xlabel=xlabel, ylabel="score (steps balanced)")
     axes.grid(alpha=0.3)
@@ -80,10 +80,10 @@ def plot_test_scores(scores, path, title="Test: greedy episodes") -> Path:
     """One bar per test episode, with the 500 line, to a PNG."""
     figure = _new_figure()
     axes = figure.add_subplot()
-    reached = [score >= SOLVED_SCORE for score in scores]
+    reached = [score >= MAX_SCORE for score in scores]
     colors = ["tab:green" if done else "tab:red" for done in reached]
     axes.bar(np.arange(len(scores)), scores, color=colors)
-    _draw_score_axes(axes, f"{title}: {sum(reached)} of {len(scores)} reached {SOLVED_SCORE}",
+    _draw_score_axes(axes, f"{title}: {sum(reached)} of {len(scores)} reached {MAX_SCORE}",
                      "test episode")
     return _save(figure, path)
 

@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-SOLVED_SCORE = 500  # CartPole-v1 ends an episode (truncates) after 500 steps
+from cartpole_dqn.environment import MAX_SCORE
 
 
 def training_summary(scores, seconds: float, saved_path, interrupted: bool = False) -> str:
     steps = sum(scores)
-    reached = sum(score >= SOLVED_SCORE for score in scores)
+    reached = sum(score >= MAX_SCORE for score in scores)
     head = "training interrupted" if interrupted else "training finished"
     rate = steps / seconds if seconds > 0 else 0.0
     best = max(scores, default=0)
-    saved = f"model saved at {saved_path}" if saved_path else f"no episode reached {SOLVED_SCORE}, no model saved"
+    saved = f"model saved at {saved_path}" if saved_path else f"no episode reached {MAX_SCORE}, no model saved"
     return (f"{head}: {len(scores)} episodes, {steps} steps in {seconds:.1f} s ({rate:.0f} steps/s), "
-            f"best score {best}, reached {SOLVED_SCORE} in {reached}; {saved}")
+            f"best score {best}, reached {MAX_SCORE} in {reached}; {saved}")
 
 
-def test_summary(scores) -> str:
+def summarize_test(scores) -> str:
     """A one-line verdict, then a table: episodes, reached 500, mean, min and max score."""
-    reached = sum(score >= SOLVED_SCORE for score in scores)
+    reached = sum(score >= MAX_SCORE for score in scores)
     mean = sum(scores) / len(scores) if scores else 0.0
-    header = ("episodes", f"reached {SOLVED_SCORE}", "mean", "min", "max")
+    header = ("episodes", f"reached {MAX_SCORE}", "mean", "min", "max")
     row = (len(scores), reached, f"{mean:.1f}", min(scores, default="-"), max(scores, default="-"))
     widths = [max(len(h), len(str(v))) for h, v in zip(header, row)]
     return "\n".join([
-        f"test: reached {SOLVED_SCORE} in {reached}/{len(scores)} episodes, mean score {mean:.1f}",
+        f"test: reached {MAX_SCORE} in {reached}/{len(scores)} episodes, mean score {mean:.1f}",
         "  ".join(h.rjust(w) for h, w in zip(header, widths)),
         "  ".join(str(v).rjust(w) for v, w in zip(row, widths)),
     ])
@@ -38,14 +38,14 @@ def models_summary(model_path, last_saved_episode, last_evaluation, best_path, b
     episodes) or None; ``stopped_at`` is the evaluation that stopped training.
     """
     def scored(record):
-        return f"eval mean {record.mean:.1f}, {record.at500}/{record.episodes} at {SOLVED_SCORE}"
+        return f"eval mean {record.mean:.1f}, {record.at500}/{record.episodes} at {MAX_SCORE}"
 
     if last_saved_episode is None:
-        last = f"{model_path} not written (no episode reached {SOLVED_SCORE})"
+        last = f"{model_path} not written (no episode reached {MAX_SCORE})"
     elif last_evaluation is None:
-        last = f"{model_path} = last {SOLVED_SCORE} (episode {last_saved_episode})"
+        last = f"{model_path} = last {MAX_SCORE} (episode {last_saved_episode})"
     else:
-        last = f"{model_path} = last {SOLVED_SCORE} (episode {last_saved_episode}): {scored(last_evaluation)}"
+        last = f"{model_path} = last {MAX_SCORE} (episode {last_saved_episode}): {scored(last_evaluation)}"
     if best_evaluation is None:
         best = f"{best_path} not written (no evaluation ran)"
     else:

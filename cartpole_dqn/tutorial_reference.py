@@ -1,14 +1,19 @@
-"""The tutorial's replay, one sample at a time: the yardstick, not the package's path.
+"""The tutorial's ``act`` and ``replay`` as written: the yardstick, not the package's path.
 
-``DQNAgent.replay`` computes the same targets in one batched call.  This
-module keeps the per-sample arithmetic, with one ``model.predict`` per state
-and per next state, so that tests can show the two agree and the benchmark
-can time the difference.  Never used for training by the package itself.
+``DQNAgent.act`` and ``DQNAgent.replay`` compute the same numbers through
+compiled calls.  This module keeps the tutorial's per-sample arithmetic, with
+one ``model.predict`` per state and per next state and one ``fit``, so that
+tests can show the two agree and the benchmark can time the difference.
+Never used for training by the package itself.
 """
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
+
+from cartpole_dqn.agent import DQNAgent
 
 
 def tutorial_targets(model, minibatch, gamma):
@@ -36,3 +41,15 @@ def tutorial_replay(agent, minibatch):
     agent.model.fit(x_batch, y_batch, batch_size=len(x_batch), verbose=0)
     if agent.epsilon > agent.epsilon_min:
         agent.epsilon *= agent.epsilon_decay
+
+
+class TutorialAgent(DQNAgent):
+    """The package's agent with the tutorial's own ``act`` and ``replay``."""
+
+    def act(self, state, q_values=None):
+        if np.random.random() <= self.epsilon:
+            return random.randrange(self.action_size)
+        return int(np.argmax(self.model.predict(state, verbose=0)))
+
+    def replay(self):
+        tutorial_replay(self, random.sample(self.memory, min(len(self.memory), self.batch_size)))

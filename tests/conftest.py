@@ -38,3 +38,13 @@ def saved_model(tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "cartpole-dqn.h5"
     DQNAgent(seed=0).save(path)
     return path
+
+
+def seeded_agent(hyperparameters=None, seed=0, **options):
+    """A DQNAgent made as the command line makes one: in a process seeded with ``seed``."""
+    from cartpole_dqn.agent import DQNAgent
+    from cartpole_dqn.hyperparameters import DEFAULTS
+    from cartpole_dqn.process import prepare_process
+
+    prepare_process(seed)
+    return DQNAgent(hyperparameters or DEFAULTS, seed=seed, **options)

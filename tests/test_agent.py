@@ -11,7 +11,7 @@ import pytest
 from cartpole_dqn.agent import DQNAgent
 from cartpole_dqn.hyperparameters import DEFAULTS
 from cartpole_dqn.model import load_model
-from conftest import REPO
+from conftest import REPO, seeded_agent
 
 
 class BalancedPole(gym.Env):
@@ -31,33 +31,55 @@ class BalancedPole(gym.Env):
 
 
 class CountingReplays(DQNAgent):
+    """Counts replays and hands act's arguments to a list."""
+
     def replay(self):
         self.replays += 1
-        super().replay()
+        return super().replay()
+
+    def act(self, state, q_values=None):
+        self.acted.append((state, q_values))
+        return super().act(state, q_values)
 
 
 def test_run_replays_after_every_step_that_does_not_end_the_episode(capsys):
-    agent = CountingReplays(DEFAULTS.replace(EPISODES=3), seed=0, model_path="unused.h5")
-    agent.replays = 0
+    agent = CountingReplays(DEFAULTS.replace(EPISODES=3, epsilon_decay=0.99), model_path="unused.h5")
+    agent.replays, agent.acted = 0, []
     scores = agent.run()
     assert len(scores) == 3
     assert agent.replays == sum(scores) - len(scores)
-    assert agent.epsilon == pytest.approx(0.999 ** agent.replays)
     # the last transition of each episode carries the tutorial's -10 and done
     ends = [t for t in agent.memory if t[4]]
     assert len(ends) == 3 and all(t[2] == -10 for t in ends)
     assert all(t[2] == 1.0 for t in agent.memory if not t[4])
-    lines = capsys.readouterr().out.splitlines()
-    assert lines == [f"episode: {e}/3, score: {s}, e: {agent_eps}" for e, s, agent_eps in
-                     zip(range(3), scores, [line.rsplit("e: ", 1)[1] for line in lines])]
+    # epsilon decays once per replay, and each line shows it as it stands after the episode
+    epsilons = [1.0]
+    for _ in range(agent.replays):
+        epsilons.append(epsilons[-1] * 0.99)
+    replays_so_far = np.cumsum(scores) - np.arange(1, 4)
+    assert capsys.readouterr().out.splitlines() == [
+        f"episode: {e}/3, score: {s}, e: {epsilons[n]:.2}" for e, s, n in zip(range(3), scores, replays_so_far)]
 
 
-def test_epsilon_stops_decaying_once_below_its_minimum():
-    agent = DQNAgent(DEFAULTS.replace(epsilon=0.0105, epsilon_min=0.01, epsilon_decay=0.5), seed=0)
+def test_replay_hands_act_the_q_values_of_the_updated_network():
+    agent = CountingReplays(DEFAULTS.replace(EPISODES=2, epsilon=0.0), model_path="unused.h5")
+    agent.replays, agent.acted = 0, []
+    agent.run()
+    first_steps = [0, agent.scores[0]]  # no replay before an episode's first action
+    for step, (state, q_values) in enumerate(agent.acted):
+        assert (q_values is None) == (step in first_steps)
+    # the hand-off is Q(state) of the network after the replay that returned it
+    state = agent.acted[-1][0]
+    agent.remember(state, 0, 1.0, state, False)
+    np.testing.assert_array_equal(agent.replay(), agent.q_values(state))
+
+
+def test_epsilon_decays_per_replay_and_stops_once_below_its_minimum():
+    agent = seeded_agent(DEFAULTS.replace(epsilon=0.0105, epsilon_min=0.01, epsilon_decay=0.5))
     state = np.zeros((1, 4), np.float32)
-    for _ in range(4):
-        agent.remember(state, 0, 1.0, state, False)
-    agent.replay()
+    agent.remember(state, 0, 1.0, state, False)
+    assert agent.epsilon == 0.0105  # remembering does not decay in the tutorial
+    agent.replay()  # from the first transition on: train_start is 0
     assert agent.epsilon == pytest.approx(0.00525)  # the tutorial decays once more from above the minimum
     agent.replay()
     assert agent.epsilon == pytest.approx(0.00525)
@@ -65,8 +87,7 @@ def test_epsilon_stops_decaying_once_below_its_minimum():
 
 def test_an_episode_reaching_500_saves_the_model(tmp_path, capsys):
     path = tmp_path / "cartpole-dqn.h5"
-    agent = DQNAgent(DEFAULTS.replace(EPISODES=1), seed=0, model_path=path)
-    agent.env = BalancedPole()
+    agent = DQNAgent(DEFAULTS.replace(EPISODES=1), env=BalancedPole(), model_path=path)
     assert agent.run() == [500]
     assert agent.saved_episodes == [0]
     out = capsys.readouterr().out
@@ -77,14 +98,15 @@ def test_an_episode_reaching_500_saves_the_model(tmp_path, capsys):
 
 
 def test_act_is_greedy_without_exploration():
-    agent = DQNAgent(DEFAULTS.replace(epsilon=0.0), seed=0)
+    agent = seeded_agent(DEFAULTS.replace(epsilon=0.0))
     states = np.random.default_rng(1).normal(size=(20, 4)).astype(np.float32)
     greedy = np.argmax(agent.model.predict(states, verbose=0), axis=1)
+    assert len(set(greedy)) == 2  # both actions occur, so a constant act would fail
     assert [agent.act(s[None]) for s in states] == list(greedy)
 
 
 def test_episode_hook_can_stop_training():
-    agent = DQNAgent(DEFAULTS.replace(EPISODES=50), seed=0)
+    agent = DQNAgent(DEFAULTS.replace(EPISODES=50))
     seen = []
     agent.episode_hooks.append(lambda a, episode, score: seen.append(episode) or episode == 1)
     agent.run()
@@ -92,8 +114,9 @@ def test_episode_hook_can_stop_training():
 
 
 @pytest.mark.parametrize("environment, threads", [({}, 1), ({"TF_NUM_INTRAOP_THREADS": "2"}, 2)])
-def test_the_agent_runs_one_thread_per_operation_unless_told_otherwise(environment, threads):
-    code = "from cartpole_dqn.agent import DQNAgent, threads_per_operation; DQNAgent(); print(threads_per_operation())"
+def test_a_prepared_process_runs_one_thread_per_operation_unless_told_otherwise(environment, threads):
+    code = ("from cartpole_dqn.process import prepare_process; from cartpole_dqn.compiled import "
+            "threads_per_operation; prepare_process(); print(threads_per_operation())")
     env = {k: v for k, v in os.environ.items() if k != "TF_NUM_INTRAOP_THREADS"}
     result = subprocess.run([sys.executable, "-c", code], env={**env, **environment, "PYTHONPATH": str(REPO)},
                             capture_output=True, text=True, timeout=300)

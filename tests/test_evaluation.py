@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from cartpole_dqn import model as model_io
-from cartpole_dqn.agent import DQNAgent
 from cartpole_dqn.environment import make_env
 from cartpole_dqn.evaluation import Evaluator, best_model_path, evaluations_log_path, play_greedy
 from cartpole_dqn.hyperparameters import DEFAULTS
+from conftest import seeded_agent
 
 SHORT_RUN = DEFAULTS.replace(EPISODES=3, batch_size=16)
 
@@ -23,7 +23,7 @@ def lean_policy(states):
 
 
 def train(evaluator=None, seed=3):
-    agent = DQNAgent(SHORT_RUN, seed=seed)
+    agent = seeded_agent(SHORT_RUN, seed=seed)
     if evaluator is not None:
         agent.episode_hooks.append(evaluator)
     agent.run()
@@ -67,7 +67,7 @@ def test_evaluation_does_not_change_the_training_trajectory(tmp_path):
 
 
 def test_evaluation_leaves_the_global_random_streams_alone(tmp_path):
-    agent = DQNAgent(SHORT_RUN, seed=5)
+    agent = seeded_agent(SHORT_RUN, seed=5)
     python_state, numpy_state = random.getstate(), np.random.get_state()
     Evaluator(tmp_path / "best.h5", episodes=3, every=1)(agent, 0, 10)
     assert random.getstate() == python_state
@@ -104,7 +104,7 @@ def test_evaluation_runs_after_a_500_and_every_k_episodes(tmp_path):
 
 def test_an_interrupted_best_save_keeps_the_previous_best(tmp_path, monkeypatch):
     best = tmp_path / "cartpole-dqn-best.h5"
-    agent = DQNAgent(SHORT_RUN, seed=0)
+    agent = seeded_agent(SHORT_RUN, seed=0)
     evaluator = scripted(Evaluator(best, episodes=1, every=1), [10], [20])
     evaluator(agent, 0, 10)
     before = best.read_bytes()

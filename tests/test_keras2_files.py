@@ -14,10 +14,10 @@ import keras
 import numpy as np
 import pytest
 
-from cartpole_dqn.agent import DQNAgent
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.model import OurModel, load_model, save_model
 from cartpole_dqn.tutorial_reference import tutorial_replay
+from conftest import seeded_agent
 
 KERAS2_TRAINING_CONFIG = {
     "optimizer_config": {"class_name": "Adam", "config": {
@@ -104,16 +104,19 @@ def test_keras2_file_loads_predicts_and_says_so_in_one_line(keras2_file, capsys)
 
 
 def test_agent_load_of_keras2_file_trains_with_the_agents_optimizer(keras2_file):
-    agent = DQNAgent(seed=0)
+    agent = seeded_agent(seed=0)
     agent.load(keras2_file[0])
     assert isinstance(agent.model.optimizer, keras.optimizers.Adam)
-    assert float(agent.model.optimizer.learning_rate) == pytest.approx(agent.learning_rate)
+    assert float(agent.model.optimizer.learning_rate) == pytest.approx(agent.hyperparameters.learning_rate)
     for state, next_state in zip(STATES[:-1], STATES[1:]):
         agent.remember(state[None], 0, 1.0, next_state[None], False)
-    before = agent.model.predict(STATES, verbose=0)
+    loaded = agent.model.predict(STATES, verbose=0)
+    np.testing.assert_allclose(loaded, keras2_file[1](STATES, training=False), rtol=1e-5)
     agent.replay()  # the package's compiled step
+    replayed = agent.model.predict(STATES, verbose=0)
+    assert not np.allclose(replayed, loaded)
     tutorial_replay(agent, list(agent.memory))  # the tutorial's predict + fit
-    assert not np.allclose(agent.model.predict(STATES, verbose=0), before)
+    assert not np.allclose(agent.model.predict(STATES, verbose=0), replayed)
 
 
 def test_keras2_file_of_a_wrong_network_gets_one_clear_line(tmp_path):

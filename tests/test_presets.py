@@ -9,13 +9,12 @@ import gymnasium as gym
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
-from cartpole_dqn.agent import DQNAgent
 from cartpole_dqn.cli import build_parser, hyperparameters_from
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.hyperparameters import DEFAULTS, PRESETS
 from cartpole_dqn.model import OurModel
+from conftest import seeded_agent
 
 SCRIPT = PRESETS["dqn-script"]
 STATE = np.zeros((1, 4), dtype=np.float32)
@@ -40,7 +39,7 @@ def test_dqn_script_preset_builds_that_network_and_optimizer():
 
 
 def test_tutorial_network_is_unchanged_by_default():
-    model = OurModel(input_shape=(4,), action_space=2, learning_rate=0.002)  # the tutorial's signature
+    model = OurModel(input_shape=(4,), action_space=2, hyperparameters=DEFAULTS.replace(learning_rate=0.002))
     assert [type(layer).__name__ for layer in model.layers] == (
         ["InputLayer"] + ["Dense", "Dropout"] * 3 + ["Dense"])
     assert all(layer.rate == 0.5 for layer in model.layers if isinstance(layer, keras.layers.Dropout))
@@ -84,16 +83,16 @@ def _counting_replays(agent):
     """Replace replay's compiled call (gradient step, then Q of the next state) by a counter; return the calls."""
     calls = []
 
-    def count(*batch):
-        calls.append(len(batch[0]))
-        return tf.zeros([1, agent.action_size])
+    def count(minibatch, gamma, upcoming):
+        calls.append(len(minibatch.states))
+        return np.zeros((1, agent.action_size))
 
-    agent._replay_then_predict = count
+    agent.network.train_step_then_q = count
     return calls
 
 
 def test_dqn_script_replays_from_1000_transitions_and_decays_epsilon_in_remember():
-    agent = DQNAgent(SCRIPT, seed=0)
+    agent = seeded_agent(SCRIPT, seed=0)
     replays = _counting_replays(agent)
     for _ in range(999):
         agent.remember(STATE, 0, 1.0, STATE, False)
@@ -111,18 +110,9 @@ def test_dqn_script_replays_from_1000_transitions_and_decays_epsilon_in_remember
     assert agent.epsilon == 0.0009  # already below epsilon_min 0.001
 
 
-def test_tutorial_replays_from_the_first_transition_and_decays_epsilon_in_replay():
-    agent = DQNAgent(seed=0)
-    replays = _counting_replays(agent)
-    agent.remember(STATE, 0, 1.0, STATE, False)
-    assert agent.epsilon == 1.0
-    agent.replay()
-    assert (replays, agent.epsilon) == ([1], pytest.approx(0.999))
-
-
 @pytest.mark.parametrize("preset, fell, time_limit", [("tutorial", -10, -10), ("dqn-script", -100, 1.0)])
 def test_reward_of_the_last_step(preset, fell, time_limit):
-    agent = DQNAgent(PRESETS[preset], seed=0)
+    agent = seeded_agent(PRESETS[preset], seed=0)
     assert agent.reward_to_store(1.0, terminated=False, truncated=False) == 1.0
     assert agent.reward_to_store(1.0, terminated=True, truncated=False) == fell
     assert agent.reward_to_store(1.0, terminated=False, truncated=True) == time_limit
@@ -135,25 +125,8 @@ def test_dqn_script_run_stores_plain_reward_at_the_time_limit_and_minus_100_for_
         time_limit, ending_reward):
     # Random play (epsilon 1, no replay before 1000 transitions) in a CartPole
     # cut at 5 steps always meets the time limit; without a limit it always falls.
-    agent = DQNAgent(SCRIPT.replace(EPISODES=3), seed=0)
-    agent.env = gym.make("CartPole-v1", max_episode_steps=time_limit)
+    agent = seeded_agent(SCRIPT.replace(EPISODES=3), env=gym.make("CartPole-v1", max_episode_steps=time_limit))
     agent.run()
     endings = [reward for (_, _, reward, _, done) in agent.memory if done]
     others = {reward for (_, _, reward, _, done) in agent.memory if not done}
     assert (endings, others) == ([ending_reward] * 3, {1.0})
-
-
-def test_dqn_script_replay_targets_are_the_scripts_batched_predict_and_per_sample_correction():
-    agent = DQNAgent(SCRIPT, seed=0)
-    rng = np.random.default_rng(1)
-    for step in range(8):
-        agent.remember(rng.uniform(-1, 1, (1, 4)).astype(np.float32), step % 2, 1.0,
-                       rng.uniform(-1, 1, (1, 4)).astype(np.float32), step == 3)
-    states, actions, rewards, next_states, dones = agent.sample_minibatch()
-    # The script: one predict on all states, one on all next states, then a loop over samples.
-    target = agent.model.predict(states, verbose=0)
-    target_next = agent.model.predict(next_states, verbose=0)
-    for i in range(len(states)):
-        target[i][actions[i]] = rewards[i] if dones[i] else rewards[i] + agent.gamma * np.amax(target_next[i])
-    np.testing.assert_allclose(agent.replay_targets(states, actions, rewards, next_states, dones), target,
-                               rtol=1e-5, atol=1e-6)

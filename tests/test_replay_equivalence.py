@@ -11,9 +11,10 @@ import keras
 import numpy as np
 import pytest
 
-from cartpole_dqn.agent import DQNAgent
-from cartpole_dqn.hyperparameters import DEFAULTS
-from cartpole_dqn.tutorial_reference import tutorial_targets
+from cartpole_dqn.compiled import minibatch_arrays
+from cartpole_dqn.hyperparameters import DEFAULTS, PRESETS
+from cartpole_dqn.tutorial_reference import tutorial_replay, tutorial_targets
+from conftest import seeded_agent
 
 
 def fill_memory(agent, steps=300):
@@ -25,68 +26,69 @@ def fill_memory(agent, steps=300):
         next_state, reward, terminated, truncated, _ = agent.env.step(action)
         done = terminated or truncated
         next_state = next_state.reshape(1, -1)
-        agent.remember(state, action, -10 if done else reward, next_state, done)
+        agent.remember(state, action, agent.reward_to_store(reward, terminated, truncated), next_state, done)
         state = agent.env.reset()[0].reshape(1, -1) if done else next_state
 
 
-def as_arrays(minibatch):
-    states, actions, rewards, next_states, dones = zip(*minibatch)
-    return (np.concatenate(states).astype(np.float32), np.array(actions, np.int32),
-            np.array(rewards, np.float32), np.concatenate(next_states).astype(np.float32),
-            np.array(dones, bool))
-
-
-@pytest.fixture(scope="module")
-def trained_agent():
+def trained_agent(hyperparameters):
     """An agent whose model has moved away from its initial weights (targets then differ per action)."""
-    agent = DQNAgent(DEFAULTS.replace(gamma=0.9), seed=3)
+    agent = seeded_agent(hyperparameters.replace(gamma=0.9, train_start=0), seed=3)
     fill_memory(agent)
     for _ in range(30):
         agent.replay()
     return agent
 
 
-def test_batched_targets_equal_the_tutorials_per_sample_targets(trained_agent):
-    minibatch = random.Random(0).sample(list(trained_agent.memory), 128)
+@pytest.mark.parametrize("preset", ["tutorial", "dqn-script"])
+def test_batched_targets_equal_the_tutorials_per_sample_targets(preset):
+    agent = trained_agent(PRESETS[preset])
+    minibatch = random.Random(0).sample(list(agent.memory), 128)
     assert any(t[4] for t in minibatch) and not all(t[4] for t in minibatch), "need both kinds of transition"
 
-    x_tutorial, y_tutorial = tutorial_targets(trained_agent.model, minibatch, trained_agent.gamma)
-    arrays = as_arrays(minibatch)
-    y_batched = trained_agent.replay_targets(*arrays)
+    x_tutorial, y_tutorial = tutorial_targets(agent.model, minibatch, agent.gamma)
+    arrays = minibatch_arrays(minibatch)
+    y_batched = agent.network.targets(arrays, agent.gamma)
 
-    np.testing.assert_allclose(arrays[0], x_tutorial, atol=0)
+    np.testing.assert_allclose(arrays.states, x_tutorial, atol=0)
     np.testing.assert_allclose(y_batched, y_tutorial, atol=1e-5)
     # targets really depend on the transitions: done rows hold the bare reward
-    done_rows = np.flatnonzero(arrays[4])
-    np.testing.assert_allclose(y_batched[done_rows, arrays[1][done_rows]], -10)
+    done_rows = np.flatnonzero(arrays.dones)
+    np.testing.assert_allclose(y_batched[done_rows, arrays.actions[done_rows]],
+                               arrays.rewards[done_rows])
 
 
-def test_one_replay_step_equals_one_fit_on_the_tutorials_targets(trained_agent):
-    """With dropout's randomness switched off, replay's gradient step is fit's gradient step."""
-    minibatch = random.Random(1).sample(list(trained_agent.memory), 32)
-    arrays = as_arrays(minibatch)
+def test_replay_trains_as_the_tutorials_replay():
+    """With dropout's randomness switched off, replay's compiled call is the tutorial's predict and fit.
 
-    def copy_without_dropout():
-        model = keras.models.clone_model(trained_agent.model)
-        model.set_weights(trained_agent.model.get_weights())
+    Both agents start from the same weights and sample the same minibatch; the
+    optimizer is plain SGD, since Adam's first step is sign(gradient), which
+    would hide small differences.
+    """
+    source = trained_agent(DEFAULTS)
+
+    def twin():
+        model = keras.models.clone_model(source.model)
+        model.set_weights(source.model.get_weights())
         for layer in model.layers:
             if isinstance(layer, keras.layers.Dropout):
-                layer.rate = 0.0
-        # plain SGD: Adam's first step is sign(gradient), which hides small differences
+                layer.rate = 0.0  # fit's dropout masks cannot be replayed; the arithmetic can
         model.compile(loss=keras.losses.MeanSquaredError(), optimizer=keras.optimizers.SGD(0.05))
-        return model
+        agent = seeded_agent(DEFAULTS.replace(gamma=source.gamma, batch_size=32), seed=3)
+        agent.model = model
+        agent.memory = source.memory.copy()
+        return agent
 
-    tutorial_model = copy_without_dropout()
-    x, y = tutorial_targets(tutorial_model, minibatch, trained_agent.gamma)
-    tutorial_model.fit(x, y, batch_size=len(x), verbose=0)
-
-    agent = DQNAgent(DEFAULTS.replace(gamma=trained_agent.gamma), seed=3)
-    agent.model = copy_without_dropout()
-    agent._replay_step(*arrays, agent.gamma)
+    ours, tutorials = twin(), twin()
+    random.seed(5)
+    q_next = ours.replay()
+    random.seed(5)
+    tutorial_replay(tutorials, random.sample(tutorials.memory, tutorials.batch_size))
 
     changed = False
-    for ours, theirs, start in zip(agent.model.get_weights(), tutorial_model.get_weights(),
-                                   trained_agent.model.get_weights()):
-        np.testing.assert_allclose(ours, theirs, atol=1e-5)
+    for mine, theirs, start in zip(ours.model.get_weights(), tutorials.model.get_weights(),
+                                   source.model.get_weights()):
+        np.testing.assert_allclose(mine, theirs, atol=1e-5)
         changed |= not np.allclose(theirs, start)
     assert changed, "the step did not move the weights"
+    assert ours.epsilon == tutorials.epsilon < 1.0  # each decayed once
+    np.testing.assert_allclose(q_next, tutorials.model.predict(ours.memory[-1][3], verbose=0), atol=1e-5)

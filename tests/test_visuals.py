@@ -14,6 +14,7 @@ from cartpole_dqn.plots import moving_average, render_loss_formula
 from cartpole_dqn.pretrained import PRETRAINED_MODEL
 from cartpole_dqn import summary
 from cartpole_dqn.training_log import CSV_COLUMNS, log_paths
+from conftest import seeded_agent
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -75,11 +76,10 @@ def test_train_logs_one_row_per_episode_and_plots_the_scores(scripted_train, tmp
 
 
 def test_the_real_agent_feeds_the_log(tmp_path):
-    from cartpole_dqn.agent import DQNAgent
     from cartpole_dqn.hyperparameters import Hyperparameters
     from cartpole_dqn.training_log import TrainingLog
 
-    agent = DQNAgent(Hyperparameters(EPISODES=3), seed=0, model_path=tmp_path / "m.h5")
+    agent = seeded_agent(Hyperparameters(EPISODES=3), seed=0, model_path=tmp_path / "m.h5")
     log = TrainingLog(*log_paths(agent.model_path))
     agent.episode_hooks.append(log)
     agent.run()
@@ -113,11 +113,11 @@ def test_loss_formula_renders_to_png(tmp_path):
 
 
 def test_test_summary_table():
-    lines = summary.test_summary([500, 321, 500, 87]).splitlines()
+    lines = summary.summarize_test([500, 321, 500, 87]).splitlines()
     assert lines[0] == "test: reached 500 in 2/4 episodes, mean score 352.0"
     assert lines[1].split() == ["episodes", "reached", "500", "mean", "min", "max"]
     assert lines[2].split() == ["4", "2", "352.0", "87", "500"]
-    assert summary.test_summary([]).splitlines()[2].split() == ["0", "0", "0.0", "-", "-"]
+    assert summary.summarize_test([]).splitlines()[2].split() == ["0", "0", "0.0", "-", "-"]
 
 
 def test_gif_recorder_keeps_reduced_frames_up_to_its_cap(tmp_path):
@@ -175,4 +175,4 @@ def test_pretrained_model_is_small_and_plays(cli):
     assert PRETRAINED_MODEL.stat().st_size < 1_000_000
     result = cli("test", "--pretrained", "--episodes", "1", "--seed", "0", "--render", "none")
     assert result.returncode == 0, result.stderr
-    assert "reached 500 in" in result.stdout
+    assert "test: reached 500 in 1/1 episodes, mean score 500.0" in result.stdout.splitlines()

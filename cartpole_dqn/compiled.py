@@ -1,0 +1,189 @@
+"""The fast path: the agent's TensorFlow calls, compiled once and called with arrays.
+
+The tutorial talks to its network through ``model.predict`` (one call per
+sample, two per sampled transition) and ``model.fit``.  Each of those calls
+pays Keras's set-up cost, which in Keras 3 is far larger than the arithmetic
+on this small network.  :class:`CompiledQNetwork` computes the same numbers
+for a whole minibatch in compiled TensorFlow functions:
+
+* ``q_values(states)``: the forward pass in inference mode, as ``predict``;
+* ``targets(minibatch, gamma)``: the tutorial's ``y_batch`` for every sample;
+* ``train_step(minibatch, gamma)``: those targets and one gradient step on
+  them, as the tutorial's single ``fit`` call (Dropout active);
+* ``train_step_then_q(minibatch, gamma, upcoming)``: the same step, then Q of
+  ``upcoming`` with the updated weights, in one call.
+
+``tests/test_replay_equivalence.py`` holds these against the tutorial's
+per-sample code.  The module also owns the two things that make the calls
+cheap: the call helper that skips TensorFlow's per-call argument binding, and
+the thread setting (:func:`use_one_thread_per_operation`).  BENCHMARKS.md has
+the measurements behind both.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from typing import Callable, NamedTuple
+
+import numpy as np
+import tensorflow as tf
+
+
+class Minibatch(NamedTuple):
+    """Sampled transitions as arrays: what every compiled training call takes."""
+
+    states: np.ndarray  # (n, state_size) float32
+    actions: np.ndarray  # (n,) int32
+    rewards: np.ndarray  # (n,) float32
+    next_states: np.ndarray  # (n, state_size) float32
+    dones: np.ndarray  # (n,) bool
+
+
+def minibatch_arrays(transitions) -> Minibatch:
+    """(state, action, reward, next_state, done) tuples, states shaped (1, n) as stored, to arrays."""
+    states, actions, rewards, next_states, dones = zip(*transitions)
+    return Minibatch(np.concatenate(states).astype(np.float32, copy=False),
+                     np.asarray(actions, dtype=np.int32),
+                     np.asarray(rewards, dtype=np.float32),
+                     np.concatenate(next_states).astype(np.float32, copy=False),
+                     np.asarray(dones, dtype=bool))
+
+
+class CompiledQNetwork:
+    """The compiled calls on one Keras Q-network (see the module docstring)."""
+
+    def __init__(self, model):
+        self.model = model
+        self.action_size = int(model.output_shape[-1])
+        states = tf.TensorSpec([None, model.input_shape[-1]], tf.float32)
+        minibatch = [states, tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.float32),
+                     states, tf.TensorSpec([None], tf.bool), tf.TensorSpec([], tf.float32)]
+        self._q_values = compile_function(lambda s: model(s, training=False), [states])
+        self._targets = compile_function(self._q_targets, minibatch)
+        self._train_step = compile_function(self._train_on_targets, minibatch)
+        self._train_step_then_q = compile_function(self._train_then_predict, minibatch + [states])
+
+    def q_values(self, states) -> np.ndarray:
+        """Q-values of a batch of states, shape (n, actions)."""
+        return self._q_values(states).numpy()
+
+    def targets(self, minibatch: Minibatch, gamma: float) -> np.ndarray:
+        """The y_batch a replay fits to."""
+        return self._targets(*minibatch, gamma).numpy()
+
+    def train_step(self, minibatch: Minibatch, gamma: float) -> None:
+        """One gradient step toward the minibatch's targets."""
+        self._train_step(*minibatch, gamma)
+
+    def train_step_then_q(self, minibatch: Minibatch, gamma: float, upcoming) -> np.ndarray:
+        """One gradient step, then Q-values of ``upcoming`` with the updated weights."""
+        return self._train_step_then_q(*minibatch, gamma, upcoming).numpy()
+
+    # -- the graphs ------------------------------------------------------
+
+    def _q_targets(self, states, actions, rewards, next_states, dones, gamma):
+        """The tutorial's y_target for a whole minibatch at once.
+
+        Per sample the tutorial does: y = predict(state); y[action] = reward if
+        done else reward + gamma * max(predict(next_state)).  ``predict`` runs
+        in inference mode (no dropout), so both forward passes here do too;
+        states and next states go through the network in one call.
+        """
+        q_all = self.model(tf.concat([states, next_states], axis=0), training=False)
+        q, q_next = tf.split(q_all, 2, axis=0)
+        target = tf.where(dones, rewards, rewards + gamma * tf.reduce_max(q_next, axis=1))
+        chosen = tf.one_hot(actions, self.action_size, on_value=True, off_value=False)
+        return tf.where(chosen, target[:, None], q)
+
+    def _train_on_targets(self, states, actions, rewards, next_states, dones, gamma):
+        """One gradient step on the minibatch, as the tutorial's single ``fit`` call."""
+        y_batch = self._q_targets(states, actions, rewards, next_states, dones, gamma)
+        model = self.model
+        with tf.GradientTape() as tape:
+            predictions = model(states, training=True)  # dropout active, as in fit
+            loss = model.loss(y_batch, predictions)
+        variables = model.trainable_variables
+        model.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return loss
+
+    def _train_then_predict(self, states, actions, rewards, next_states, dones, gamma, upcoming):
+        # TensorFlow orders the forward pass after the weight updates because
+        # both use the same variables (automatic control dependencies).
+        self._train_on_targets(states, actions, rewards, next_states, dones, gamma)
+        return self.model(upcoming, training=False)
+
+
+# -- calling a compiled function cheaply ---------------------------------
+
+def _has_flat_entry() -> bool:
+    """Whether this TensorFlow's concrete functions have ``_call_flat(tensor_inputs, captured_inputs)``."""
+    try:
+        from tensorflow.python.eager.polymorphic_function.concrete_function import ConcreteFunction
+    except ImportError:
+        return False
+    entry = getattr(ConcreteFunction, "_call_flat", None)
+    if entry is None:
+        return False
+    return list(inspect.signature(entry).parameters) == ["self", "tensor_inputs", "captured_inputs"]
+
+
+# The flat entry is private to TensorFlow: use it only where it has the
+# signature this module was written against, else the public call.
+USE_FLAT_ENTRY = _has_flat_entry()
+
+
+def compile_function(python_function, input_signature) -> Callable:
+    """``python_function`` as a TensorFlow graph, callable with arrays or numbers.
+
+    Calling a ``tf.function``, or even its concrete function, spends time in
+    Python matching the arguments to the signature on every call.  The
+    signature is fixed here, so the call goes straight to the concrete
+    function's flat entry point (``_call_flat``, where its own ``__call__``
+    ends) with the converted tensors; where this TensorFlow has no such entry
+    (:data:`USE_FLAT_ENTRY` is False) it takes the public call.  Traced on the
+    first call, as a ``tf.function`` is.
+    """
+    function = tf.function(python_function, input_signature=input_signature)
+    dtypes = [spec.dtype for spec in input_signature]
+    concrete = None
+
+    def call(*args):
+        nonlocal concrete
+        if concrete is None:
+            concrete = function.get_concrete_function()
+        tensors = [tf.convert_to_tensor(arg, dtype) for arg, dtype in zip(args, dtypes)]
+        if USE_FLAT_ENTRY:
+            return concrete._call_flat(tensors, concrete.captured_inputs)
+        return concrete(*tensors)
+
+    return call
+
+
+# -- threads --------------------------------------------------------------
+
+_THREADS_VARIABLE = "TF_NUM_INTRAOP_THREADS"  # TensorFlow's own override
+
+
+def use_one_thread_per_operation() -> None:
+    """Run each TensorFlow operation on one thread, several operations at a time.
+
+    The network's matrices are small (at most 256 x 512): splitting one
+    operation over the cores costs more in thread hand-offs than it saves,
+    while independent operations (the target pass and the training pass)
+    still run side by side.  The results are the same bit for bit; the speed
+    is measured in BENCHMARKS.md.  TensorFlow fixes this when it first runs:
+    if it already runs, or TF_NUM_INTRAOP_THREADS is set, its setting stays.
+    """
+    if _THREADS_VARIABLE in os.environ:
+        return
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+    except RuntimeError:
+        pass
+
+
+def threads_per_operation():
+    """The threads each TensorFlow operation runs on in this process, as a number or a description."""
+    threads = tf.config.threading.get_intra_op_parallelism_threads()
+    return threads or os.environ.get(_THREADS_VARIABLE, "TensorFlow's default number of threads")

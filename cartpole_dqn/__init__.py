@@ -1,11 +1,11 @@
 """The classic Keras deep Q-learning CartPole tutorial as a package.
 
-``DQNAgent`` and ``OurModel`` import TensorFlow, so they load on first use:
+``DQNAgent``, ``OurModel`` and ``prepare_process`` import TensorFlow, so they load on first use:
 ``import cartpole_dqn`` and ``cartpole-dqn --help`` stay instant.
 """
 
 __version__ = "0.1.0"
-__all__ = ["DQNAgent", "OurModel", "Hyperparameters"]
+__all__ = ["DQNAgent", "OurModel", "Hyperparameters", "prepare_process"]
 
 
 def __getattr__(name):
@@ -17,6 +17,10 @@ def __getattr__(name):
         from cartpole_dqn.model import OurModel
 
         return OurModel
+    if name == "prepare_process":
+        from cartpole_dqn.process import prepare_process
+
+        return prepare_process
     if name == "Hyperparameters":
         from cartpole_dqn.hyperparameters import Hyperparameters
 

@@ -158,12 +158,14 @@ def hyperparameters_from(args) -> Hyperparameters:
     return PRESETS[args.preset].replace(**given, EPISODES=args.episodes).validated()
 
 
-def _start_tensorflow(seed):
-    """Load TensorFlow and apply the process-wide settings: one thread per operation, the seed."""
+def _new_agent(hyperparameters, seed, **options):
+    """A DQNAgent in a process prepared for it: TensorFlow loaded, one thread per operation, seeded."""
     _import_tensorflow_quietly()
+    from cartpole_dqn.agent import DQNAgent
     from cartpole_dqn.process import prepare_process
 
     prepare_process(seed)
+    return DQNAgent(hyperparameters, seed=seed, **options)
 
 
 def _import_tensorflow_quietly():
@@ -193,10 +195,7 @@ def _import_tensorflow_quietly():
 def run_train(args) -> int:
     hyperparameters = hyperparameters_from(args)
     evaluator = evaluator_from(args)
-    _start_tensorflow(args.seed)
-    from cartpole_dqn.agent import DQNAgent
-
-    agent = DQNAgent(hyperparameters, render=args.render, seed=args.seed, model_path=args.model)
+    agent = _new_agent(hyperparameters, args.seed, render=args.render, model_path=args.model)
     if evaluator is not None:
         agent.episode_hooks.append(evaluator)
     log = TrainingLog(*log_paths(args.model, args.log_dir))
@@ -233,10 +232,7 @@ def run_test(args) -> int:
         env, recorder = recording_env(args.render)
     else:
         env = make_env(args.render)
-    _start_tensorflow(args.seed)
-    from cartpole_dqn.agent import DQNAgent
-
-    agent = DQNAgent(hyperparameters, env=env, seed=args.seed, model_path=model_path)
+    agent = _new_agent(hyperparameters, args.seed, env=env, model_path=model_path)
     interrupted = False
     try:
         agent.test()

@@ -2,7 +2,7 @@
 
 Figures are drawn with matplotlib's object interface on the Agg canvas, never
 ``pyplot``: no window, no display and no global backend to choose, so this
-works on a headless server.  matplotlib loads in about a second, so the
+works on a headless server.  matplotlib is slow to import, so the
 command line imports this module only when a picture is asked for.
 """
 

@@ -34,7 +34,7 @@ class ScriptedAgent:
     scores_to_play = (12, 30, 25)
     interrupt_after = None  # raise KeyboardInterrupt after this many episodes
 
-    def __init__(self, hyperparameters, *, render, seed, model_path):
+    def __init__(self, hyperparameters, seed, **options):
         self.episode_hooks, self.scores, self.saved_episodes = [], [], []
         self.epsilon, self.memory = 1.0, []
 
@@ -51,7 +51,7 @@ class ScriptedAgent:
 
 @pytest.fixture
 def scripted_train(monkeypatch, tmp_path):
-    monkeypatch.setattr(cli, "_agent_class", lambda: ScriptedAgent)
+    monkeypatch.setattr(cli, "_new_agent", ScriptedAgent)
     monkeypatch.chdir(tmp_path)
     return lambda *args: cli.main(["train", *args])
 

@@ -4,7 +4,8 @@ Every other test draws with SDL's dummy driver (conftest.py). These start their 
 (Xvfb), run the CLI in a subprocess with DISPLAY pointing at it and no SDL settings of ours,
 and take screenshots of the display while it plays. `train` and `test` import TensorFlow
 before CartPole opens its window, which is what used to crash under Mesa's OpenGL (see
-environment.prepare_display). Without Xvfb the tests are skipped, with the reason.
+environment.prepare_display). Without Xvfb they are skipped, with the reason. The last test
+checks, without a window, that the package sets SDL up only for a window and never over the user.
 """
 
 import os
@@ -128,3 +129,17 @@ def test_ctrl_c_in_the_window_stops_with_130(x_display, tmp_path, command, closi
     assert process.returncode == 130, err
     assert "Traceback" not in err
     assert closing_line in out
+
+
+def test_only_a_window_sets_sdl_and_a_setting_of_the_user_wins(monkeypatch):
+    from cartpole_dqn.environment import make_env, prepare_display
+
+    monkeypatch.delenv("SDL_FRAMEBUFFER_ACCELERATION", raising=False)
+    prepare_display("frames")
+    make_env("none").close()
+    assert "SDL_FRAMEBUFFER_ACCELERATION" not in os.environ
+    make_env("human").close()  # SDL's dummy driver here (conftest.py): nothing opens
+    assert os.environ.get("SDL_FRAMEBUFFER_ACCELERATION") == ("0" if sys.platform.startswith("linux") else None)
+    monkeypatch.setenv("SDL_FRAMEBUFFER_ACCELERATION", "1")
+    prepare_display("window")
+    assert os.environ["SDL_FRAMEBUFFER_ACCELERATION"] == "1"

@@ -210,6 +210,8 @@ def run_train(args) -> int:
         agent.run()
     except KeyboardInterrupt:
         interrupted = True
+    finally:
+        agent.env.close()  # a window closes before the closing lines
     saved = args.model if agent.saved_episodes else None
     plot = log.write_plot(agent.saved_episodes)
     # One closing line, as before the log existed: scripts read it.
@@ -238,6 +240,8 @@ def run_test(args) -> int:
         agent.test()
     except KeyboardInterrupt:
         interrupted = True
+    finally:
+        env.close()  # a window closes before the closing lines
     print(summarize_test(agent.scores), flush=True)
     _write_test_outputs(agent.scores, recorder, args)
     return EXIT_INTERRUPTED if interrupted else 0

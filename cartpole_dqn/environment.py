@@ -1,4 +1,9 @@
-"""CartPole-v1 from gymnasium, with a clear error when a window cannot open."""
+"""CartPole-v1 from gymnasium, and the one place that knows about displays.
+
+CartPole draws with pygame, which draws through SDL.  Everything the package
+reads from or sets in SDL's environment variables is here; what it sets
+holds for this process only, and a value the user set always wins.
+"""
 
 from __future__ import annotations
 
@@ -13,30 +18,59 @@ ENV_ID = "CartPole-v1"
 # The most steps an episode lasts, so the highest score: CartPole-v1 truncates at 500.
 MAX_SCORE = int(gym.spec(ENV_ID).max_episode_steps)
 RENDER_CHOICES = ("human", "none")
+# Where a window needs an X11 (or Wayland) server named by DISPLAY (or WAYLAND_DISPLAY).
+_X11_PLATFORMS = ("linux", "freebsd", "openbsd")
 
 
 def make_env(render: str = "none"):
     """Make CartPole-v1; ``render`` is "human" (a window) or "none"."""
     if render == "human":
-        require_display()
+        prepare_display("window")
     return gym.make(ENV_ID, render_mode=None if render == "none" else render)
 
 
-def require_display() -> None:
+def prepare_display(use: str) -> None:
+    """Get SDL ready before CartPole opens pygame's display for ``use``.
+
+    "window": check that a window can open here (UserError if not), and keep
+    SDL away from OpenGL.  On Linux, SDL decides how to back a plain window
+    by opening a hidden OpenGL context and reading the driver's vendor: only
+    ATI's and NVIDIA's own drivers get an OpenGL texture, every other one
+    (Mesa) gets X11 shared memory.  Opening that context loads Mesa's driver,
+    which links LLVM; TensorFlow loads its own copy of LLVM into the
+    process-wide symbol scope, Mesa's calls land in it, and the process dies
+    with a segmentation fault.  SDL_FRAMEBUFFER_ACCELERATION=0 skips the test
+    and goes straight to shared memory, what SDL picks on Mesa anyway.
+
+    "frames": CartPole draws off screen into arrays but still initialises
+    pygame's display; with no display SDL would probe X11 and Wayland
+    (printing errors) before falling back, so use its quiet "dummy" driver.
+    """
+    os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    if use == "window":
+        if sys.platform.startswith("linux"):
+            os.environ.setdefault("SDL_FRAMEBUFFER_ACCELERATION", "0")
+        _require_display()
+    elif not _display_named():
+        os.environ["SDL_VIDEODRIVER"] = "dummy"
+
+
+def _display_named() -> bool:
+    """False where SDL would find no display: no driver chosen and, on X11 platforms, no DISPLAY."""
+    return bool(os.environ.get("SDL_VIDEODRIVER")
+                or not sys.platform.startswith(_X11_PLATFORMS)
+                or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def _require_display() -> None:
     """Raise UserError unless a window can be opened here.
 
     SDL quietly falls back to an invisible "offscreen" driver when Linux has
     no display, so a failed window would go unnoticed: look for one first.
     An explicit SDL_VIDEODRIVER (tests use "dummy") is the user's choice.
     """
-    no_display = (
-        not os.environ.get("SDL_VIDEODRIVER")
-        and sys.platform.startswith(("linux", "freebsd", "openbsd"))
-        and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    )
-    reason = "DISPLAY is not set" if no_display else None
-    if not no_display:
-        os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+    reason = None if _display_named() else "DISPLAY is not set"
+    if reason is None:
         import pygame
 
         try:

@@ -20,14 +20,12 @@ long test, 20 episodes being 10,000 steps:
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 
-from cartpole_dqn.environment import ENV_ID, require_display
+from cartpole_dqn.environment import ENV_ID, prepare_display
 from cartpole_dqn.output_files import writable
 
 FRAME_SKIP = 2
@@ -41,14 +39,7 @@ def recording_env(render: str = "none"):
 
     With render "human" the frames are also shown in a window.
     """
-    if render == "human":
-        require_display()
-    elif (sys.platform.startswith("linux") and not os.environ.get("SDL_VIDEODRIVER")
-          and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))):
-        # CartPole initialises pygame's display even to draw off screen.  With no
-        # display SDL would probe X11 and Wayland (printing errors) before
-        # falling back; its "dummy" driver draws off screen quietly.
-        os.environ["SDL_VIDEODRIVER"] = "dummy"
+    prepare_display("window" if render == "human" else "frames")
     recorder = GifRecorder(gym.make(ENV_ID, render_mode="rgb_array"))
     return (gym.wrappers.HumanRendering(recorder) if render == "human" else recorder), recorder
 

@@ -28,15 +28,27 @@ def is_png(path):
     return path.is_file() and path.read_bytes()[:8] == PNG_SIGNATURE
 
 
+class ClosableEnv:
+    """Stands in for the agent's environment, which the CLI closes."""
+
+    closed = False
+
+    def close(self):
+        self.closed = True
+
+
 class ScriptedAgent:
     """Stands in for DQNAgent in ``cli.run_train``: plays fixed scores, no TensorFlow."""
 
     scores_to_play = (12, 30, 25)
     interrupt_after = None  # raise KeyboardInterrupt after this many episodes
+    last = None  # the last one made
 
     def __init__(self, hyperparameters, seed, **options):
         self.episode_hooks, self.scores, self.saved_episodes = [], [], []
         self.epsilon, self.memory = 1.0, []
+        self.env = ClosableEnv()
+        ScriptedAgent.last = self
 
     def run(self):
         for episode, score in enumerate(self.scores_to_play):
@@ -96,6 +108,7 @@ def test_interrupted_training_keeps_its_log_and_plot(scripted_train, tmp_path, m
     assert [int(r["score"]) for r in read_csv(tmp_path / "logs" / "cartpole-dqn-training.csv")] == [12, 30]
     assert is_png(tmp_path / "logs" / "cartpole-dqn-training.png")
     assert "training interrupted" in capsys.readouterr().out
+    assert ScriptedAgent.last.env.closed  # a window closes on Ctrl-C too
 
 
 def test_unwritable_log_folder_is_a_one_line_error(scripted_train, tmp_path, capsys):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
 import sys
 import tempfile
 import time
@@ -18,6 +19,7 @@ from cartpole_dqn.errors import UserError
 from cartpole_dqn.evaluation import add_evaluation_arguments, best_model_path, evaluator_from
 from cartpole_dqn.hyperparameters import (DEFAULT_MODEL_PATH, DEFAULT_PRESET, DEFAULTS, PRESETS,
                                           Hyperparameters, flag_of)
+from cartpole_dqn.number_types import COUNT, MAX_SEED, SEED
 from cartpole_dqn.pretrained import PRETRAINED_MODEL
 from cartpole_dqn.summary import test_summary, training_summary
 from cartpole_dqn.training_log import TrainingLog, log_paths
@@ -28,11 +30,30 @@ EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130  # the shell's code for a program stopped by Ctrl-C
 
 
+class _OneLineErrorParser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line (no usage block), as every other error is.
+
+    It also reads ``-1e3``, ``-inf`` and ``-nan`` as values, not as unknown
+    flags (argparse's own pattern knows only ``-1`` and ``-1.5``), so the
+    number types can say what is wrong with them.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$",
+                                                   re.IGNORECASE)
+
+    def error(self, message):
+        # "argument --episodes: must be ..." reads "--episodes must be ...", as Hyperparameters says it.
+        message = re.sub(r"^argument (\S+): must ", r"\1 must ", message)
+        self.exit(EXIT_USER_ERROR, f"cartpole-dqn: error: {message}\n")
+
+
 def _add_common(parser, render_default, episodes_default, episodes_help):
-    parser.add_argument("--episodes", type=int, default=episodes_default, metavar="N",
+    parser.add_argument("--episodes", type=COUNT, default=episodes_default, metavar="N",
                         help=f"{episodes_help} (default: {episodes_default})")
-    parser.add_argument("--seed", type=int, default=None,
-                        help="seed for a repeatable run on this machine (default: none)")
+    parser.add_argument("--seed", type=SEED, default=None,
+                        help=f"seed for a repeatable run on this machine, 0 to {MAX_SEED} (default: none)")
     parser.add_argument("--render", choices=RENDER_CHOICES, default=render_default,
                         help=f"'human' opens a window, 'none' runs headless (default: {render_default})")
 
@@ -52,7 +73,7 @@ def _add_hyperparameters(parser):
         if field.name == "EPISODES":
             continue  # --episodes, shared with the other commands
         # Left out of args unless given, so that the preset fills it in.
-        group.add_argument(flag_of(field.name), dest=field.name, type=type(field.default),
+        group.add_argument(flag_of(field.name), dest=field.name, type=field.metadata["number"] or str,
                            default=argparse.SUPPRESS, choices=field.metadata["choices"],
                            metavar=None if field.metadata["choices"] else field.name.upper(),
                            help=f"{field.metadata['help']} ({_preset_values(field)})")
@@ -83,7 +104,7 @@ def _add_test_outputs(parser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineErrorParser(
         prog="cartpole-dqn",
         description="Deep Q-learning on CartPole-v1 with Keras: the classic tutorial's agent, fast.",
         epilog="examples:\n"
@@ -137,19 +158,19 @@ def _add_bench(commands):
         description="Speed (default): time the training loop, the tutorial's per-sample replay and the bare "
                     "update in one process; the last line is machine-readable. With --learning: train "
                     "several seeds until the first 500, test each saved model 20 times. See BENCHMARKS.md.")
-    bench.add_argument("--steps", type=int, default=3000, metavar="N",
+    bench.add_argument("--steps", type=COUNT, default=3000, metavar="N",
                        help="timed environment steps of the package's training loop (default: 3000)")
-    bench.add_argument("--tutorial-steps", type=int, default=3, metavar="N",
+    bench.add_argument("--tutorial-steps", type=COUNT, default=3, metavar="N",
                        help="timed steps of the tutorial's loop, several seconds each (default: 3)")
-    bench.add_argument("--updates", type=int, default=300, metavar="N",
+    bench.add_argument("--updates", type=COUNT, default=300, metavar="N",
                        help="timed bare replay updates (default: 300)")
     bench.add_argument("--learning", action="store_true",
                        help="run the learning benchmark instead of the speed benchmark")
-    bench.add_argument("--seeds", type=int, default=3, metavar="N",
+    bench.add_argument("--seeds", type=COUNT, default=3, metavar="N",
                        help="with --learning: number of seeds, from --seed on (default: 3)")
-    bench.add_argument("--max-episodes", type=int, default=400, metavar="N",
+    bench.add_argument("--max-episodes", type=COUNT, default=400, metavar="N",
                        help="with --learning: give up on a seed after this many episodes (default: 400)")
-    bench.add_argument("--seed", type=int, default=0, help="(first) seed (default: 0)")
+    bench.add_argument("--seed", type=SEED, default=0, help="(first) seed (default: 0)")
     _add_hyperparameters(bench)
     bench.set_defaults(run=run_bench)
 
@@ -275,9 +296,9 @@ def run_random(args) -> int:
 
 
 def run_bench(args) -> int:
-    for flag in ("steps", "tutorial_steps", "updates", "seeds", "max_episodes"):
-        if getattr(args, flag) <= 0:
-            raise UserError(f"--{flag.replace('_', '-')} must be a positive whole number, got {getattr(args, flag)}")
+    if args.seed + args.seeds - 1 > MAX_SEED:
+        raise UserError(f"--seed {args.seed} with --seeds {args.seeds} runs seeds above {MAX_SEED}, the largest "
+                        f"seed NumPy accepts")
     args.episodes = args.max_episodes  # the learning benchmark's EPISODES; the speed one stops by steps
     hyperparameters = hyperparameters_from(args)
     _import_tensorflow_quietly()

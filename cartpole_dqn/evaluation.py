@@ -30,6 +30,7 @@ import numpy as np
 
 from cartpole_dqn.environment import ENV_ID, make_env
 from cartpole_dqn.errors import UserError
+from cartpole_dqn.number_types import COUNT, RealNumber, WholeNumber, check_flag
 from cartpole_dqn.output_files import writable
 from cartpole_dqn.summary import SOLVED_SCORE, models_summary
 
@@ -39,6 +40,7 @@ SOLVED_THRESHOLD = float(gym.spec(ENV_ID).reward_threshold)
 # Evaluation episode i starts from env.reset(seed=EVAL_SEED + i), far from
 # the small seeds people give to training.
 EVAL_SEED = 1_000_000
+STOP_THRESHOLD = RealNumber(0, SOLVED_SCORE, low_open=True)  # --stop-when-solved: a mean score that can be reached
 
 
 def play_greedy(q_values, envs, seeds):
@@ -100,12 +102,11 @@ class Evaluator:
 
     def __init__(self, best_path, *, episodes=DEFAULT_EVAL_EPISODES, every=None, stop_at=None,
                  log_path=None, seed=EVAL_SEED):
-        if episodes <= 0:
-            raise UserError(f"--eval-episodes must be positive to evaluate, got {episodes!r}")
-        if every is not None and every <= 0:
-            raise UserError(f"--eval-every must be a positive whole number, got {every!r}")
-        if stop_at is not None and not 0 < stop_at <= SOLVED_SCORE:
-            raise UserError(f"--stop-when-solved threshold must be in (0, {SOLVED_SCORE}], got {stop_at!r}")
+        check_flag("--eval-episodes", episodes, COUNT)
+        if every is not None:
+            check_flag("--eval-every", every, COUNT)
+        if stop_at is not None:
+            check_flag("--stop-when-solved", stop_at, STOP_THRESHOLD)
         self.best_path = Path(best_path)
         self.episodes = episodes
         self.every = every
@@ -170,15 +171,16 @@ class Evaluator:
 def add_evaluation_arguments(parser) -> None:
     """The ``train`` flags that control evaluation, the best model and early stopping."""
     group = parser.add_argument_group("evaluation (greedy episodes that pick the best model)")
-    group.add_argument("--eval-episodes", type=int, default=DEFAULT_EVAL_EPISODES, metavar="N",
+    group.add_argument("--eval-episodes", type=WholeNumber(0, description="0 (off) or a positive whole number"),
+                       default=DEFAULT_EVAL_EPISODES, metavar="N",
                        help="greedy episodes per evaluation; an evaluation follows every episode that "
                             f"reaches {SOLVED_SCORE}; 0 turns evaluation off (default: {DEFAULT_EVAL_EPISODES})")
-    group.add_argument("--eval-every", type=int, default=None, metavar="K",
+    group.add_argument("--eval-every", type=COUNT, default=None, metavar="K",
                        help="also evaluate after every K-th episode (default: off)")
     group.add_argument("--best-model", default=None, metavar="PATH",
                        help="where the best evaluated model is saved (default: the --model name "
                             "with -best, e.g. cartpole-dqn-best.h5)")
-    group.add_argument("--stop-when-solved", type=float, nargs="?", const=SOLVED_THRESHOLD, default=None,
+    group.add_argument("--stop-when-solved", type=STOP_THRESHOLD, nargs="?", const=SOLVED_THRESHOLD, default=None,
                        metavar="THRESHOLD",
                        help="stop training once an evaluation mean reaches THRESHOLD "
                             f"(default when given without a value: {SOLVED_THRESHOLD:g}, "
@@ -187,8 +189,6 @@ def add_evaluation_arguments(parser) -> None:
 
 def evaluator_from(args):
     """The Evaluator the ``train`` flags ask for, or None when evaluation is off."""
-    if args.eval_episodes < 0:
-        raise UserError(f"--eval-episodes must be 0 (off) or a positive whole number, got {args.eval_episodes}")
     if args.eval_episodes == 0:
         if args.stop_when_solved is not None or args.eval_every is not None:
             raise UserError("--stop-when-solved and --eval-every need evaluation; drop --eval-episodes 0")

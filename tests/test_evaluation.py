@@ -155,7 +155,7 @@ def test_train_stops_when_solved_and_test_best_plays_the_best_model(cli, tmp_pat
 @pytest.mark.parametrize("args, message", [
     (["train", "--eval-episodes", "-1"], "--eval-episodes must be 0 (off) or a positive whole number"),
     (["train", "--eval-every", "0"], "--eval-every must be a positive whole number"),
-    (["train", "--stop-when-solved", "600"], "--stop-when-solved threshold must be in (0, 500]"),
+    (["train", "--stop-when-solved", "600"], "--stop-when-solved must be above 0 and at most 500"),
     (["train", "--eval-episodes", "0", "--stop-when-solved"], "--stop-when-solved and --eval-every need evaluation"),
     (["train", "--best-model", "cartpole-dqn.h5"], "--best-model must differ from --model"),
     (["test", "--best", "--model", "none.h5"], "no best model at none-best.h5"),

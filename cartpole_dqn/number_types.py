@@ -4,7 +4,7 @@ Each :class:`WholeNumber` or :class:`RealNumber` is both an argparse
 ``type`` (it reads the flag's text, so a bad value stops the command line
 before TensorFlow loads) and a check for values given from Python
 (``Hyperparameters.validated``, ``Evaluator``).  The message reads after the
-flag's name: ``--episodes must be a positive whole number, got '0'``.
+flag's name: ``--episodes must be a positive whole number, got 0``.
 """
 
 from __future__ import annotations
@@ -21,12 +21,31 @@ from cartpole_dqn.errors import UserError
 MAX_SEED = 2**32 - 1
 
 
-class WholeNumber:
+class _NumberType:
+    """An argparse type: parse the text, then ``check`` the number."""
+
+    parse = None  # int or float
+    __name__ = "number"  # argparse names the type in some of its messages
+
+    def __call__(self, text: str):
+        try:
+            value = self.parse(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {self.requirement()}, got {_shown(text)}") from None
+        try:
+            return self.check(value)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc).replace(f"got {value!r}", f"got {_shown(text)}")) from None
+
+
+class WholeNumber(_NumberType):
     """A whole number from ``minimum`` to ``maximum``.
 
     The default maximum is the largest size Python's containers take
     (``deque(maxlen=...)`` overflows above it).
     """
+
+    parse = int
 
     def __init__(self, minimum: int = 1, maximum: int = sys.maxsize, description: str | None = None):
         self.minimum, self.maximum, self.description = minimum, maximum, description
@@ -49,24 +68,14 @@ class WholeNumber:
                              if self.maximum == sys.maxsize else f"must be {self.requirement()}, got {value!r}")
         return value
 
-    def __call__(self, text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be {self.requirement()}, got {_shown(text)}") from None
-        try:
-            return self.check(value)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc).replace(repr(value), _shown(text))) from None
 
-    __name__ = "whole number"  # argparse names the type in some messages
-
-
-class RealNumber:
+class RealNumber(_NumberType):
     """A finite number in the interval from ``low`` to ``high`` (None: unbounded).
 
     ``low_open`` / ``high_open`` leave the bound itself out.
     """
+
+    parse = float
 
     def __init__(self, low: float | None = None, high: float | None = None, *, low_open=False, high_open=False):
         self.low, self.high, self.low_open, self.high_open = low, high, low_open, high_open
@@ -93,17 +102,6 @@ class RealNumber:
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not self.contains(value):
             raise ValueError(f"must be {self.requirement()}, got {value!r}")
         return value
-
-    def __call__(self, text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be {self.requirement()}, got {_shown(text)}") from None
-        if not self.contains(value):
-            raise argparse.ArgumentTypeError(f"must be {self.requirement()}, got {_shown(text)}")
-        return value
-
-    __name__ = "number"
 
 
 def _shown(text: str) -> str:

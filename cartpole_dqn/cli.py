@@ -20,6 +20,7 @@ from cartpole_dqn.evaluation import add_evaluation_arguments, best_model_path, e
 from cartpole_dqn.hyperparameters import (DEFAULT_MODEL_PATH, DEFAULT_PRESET, DEFAULTS, PRESETS,
                                           Hyperparameters, flag_of)
 from cartpole_dqn.number_types import COUNT, MAX_SEED, SEED
+from cartpole_dqn.output_files import check_file, check_folder, check_model_path
 from cartpole_dqn.pretrained import PRETRAINED_MODEL
 from cartpole_dqn.summary import test_summary, training_summary
 from cartpole_dqn.training_log import TrainingLog, log_paths
@@ -214,11 +215,14 @@ def _import_tensorflow_quietly():
 
 def run_train(args) -> int:
     hyperparameters = hyperparameters_from(args)
+    check_model_path(args.model)  # first: the other outputs' names derive from it
     evaluator = evaluator_from(args)
+    log_files = log_paths(args.model, args.log_dir)
+    _check_training_outputs(args, evaluator, log_files)
     agent = _agent_class()(hyperparameters, render=args.render, seed=args.seed, model_path=args.model)
     if evaluator is not None:
         agent.episode_hooks.append(evaluator)
-    log = TrainingLog(*log_paths(args.model, args.log_dir))
+    log = TrainingLog(*log_files)
     agent.episode_hooks.append(log)
     if args.tensorboard:
         from cartpole_dqn.tensorboard_log import TensorBoardLog
@@ -232,18 +236,33 @@ def run_train(args) -> int:
         interrupted = True
     saved = args.model if agent.saved_episodes else None
     plot = log.write_plot(agent.saved_episodes)
+    logged = f"episode log {log.csv_path}, score plot {plot}" if plot else "no episode finished, no log written"
     # One closing line, as before the log existed: scripts read it.
-    print(f"{training_summary(agent.scores, time.perf_counter() - start, saved, interrupted)}; "
-          f"episode log {log.csv_path}, score plot {plot}", flush=True)
+    print(f"{training_summary(agent.scores, time.perf_counter() - start, saved, interrupted)}; {logged}",
+          flush=True)
     if evaluator is not None:
         evaluator.close()
         print(evaluator.summary(args.model, agent.saved_episodes), flush=True)
     return EXIT_INTERRUPTED if interrupted else 0
 
 
+def _check_training_outputs(args, evaluator, log_files) -> None:
+    """Every other file and folder training will write, checked before it starts (UserError if one cannot be)."""
+    for path in log_files:
+        check_file(path, "training log")
+    if evaluator is not None:
+        check_model_path(evaluator.best_path, "--best-model")
+        check_file(evaluator.log_path, "evaluation log")
+    if args.tensorboard:
+        check_folder(args.tensorboard, "--tensorboard")
+
+
 def run_test(args) -> int:
     hyperparameters = DEFAULTS.replace(EPISODES=args.episodes).validated()
     model_path = _model_to_test(args)
+    for flag in ("gif", "plot"):
+        if getattr(args, flag):
+            check_file(getattr(args, flag), f"--{flag}")
     # With --gif the agent plays in a recording environment, which also shows
     # the frames when --render human; the agent's own one stays headless.
     render = "none" if args.gif else args.render

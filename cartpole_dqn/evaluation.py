@@ -20,7 +20,6 @@ import TensorFlow.
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
@@ -31,7 +30,7 @@ import numpy as np
 from cartpole_dqn.environment import ENV_ID, make_env
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.number_types import COUNT, RealNumber, WholeNumber, check_flag
-from cartpole_dqn.output_files import writable
+from cartpole_dqn.output_files import write_csv
 from cartpole_dqn.summary import SOLVED_SCORE, models_summary
 
 DEFAULT_EVAL_EPISODES = 10
@@ -72,10 +71,11 @@ def best_model_path(model_path) -> Path:
     return path.with_name(f"{path.stem}-best{path.suffix}")
 
 
-def evaluations_log_path(model_path) -> Path:
-    """``cartpole-dqn.h5`` -> ``cartpole-dqn-evals.csv``: one row per evaluation."""
+def evaluations_log_path(model_path, log_dir=None) -> Path:
+    """``cartpole-dqn.h5`` -> ``cartpole-dqn-evals.csv``, in ``log_dir`` or beside the model: one row per evaluation."""
     path = Path(model_path)
-    return path.with_name(f"{path.stem}-evals.csv")
+    folder = Path(log_dir) if log_dir is not None else path.parent
+    return folder / f"{path.stem}-evals.csv"
 
 
 @dataclass(frozen=True)
@@ -117,10 +117,6 @@ class Evaluator:
         self.best_mean = -math.inf
         self.stopped_at = None  # the evaluation that reached stop_at
         self._envs = None  # made on the first evaluation: a run may never need them
-        if self.log_path is not None:
-            # The same one-line error as the training log's for a folder that cannot be written.
-            with writable(self.log_path) as path, open(path, "w", newline="") as log:
-                csv.writer(log).writerow(f.name for f in fields(EvaluationRecord))
 
     def due(self, episode: int, score: int) -> bool:
         return score >= SOLVED_SCORE or (self.every is not None and (episode + 1) % self.every == 0)
@@ -145,9 +141,8 @@ class Evaluator:
         self.records.append(record)
         print(f"eval: mean={mean:.1f} at{SOLVED_SCORE}={record.at500}/{record.episodes} "
               f"best={self.best_mean:.1f}", flush=True)
-        if self.log_path is not None:
-            with open(self.log_path, "a", newline="") as log:
-                csv.writer(log).writerow(astuple(record))
+        if self.log_path is not None:  # rewritten whole, atomically; nothing before the first evaluation
+            write_csv(self.log_path, [f.name for f in fields(EvaluationRecord)], map(astuple, self.records))
         if self.stop_at is not None and mean >= self.stop_at:
             self.stopped_at = record
             return True
@@ -197,4 +192,4 @@ def evaluator_from(args):
     if Path(best) == Path(args.model):
         raise UserError(f"--best-model must differ from --model ({args.model}): each run writes both")
     return Evaluator(best, episodes=args.eval_episodes, every=args.eval_every, stop_at=args.stop_when_solved,
-                     log_path=evaluations_log_path(args.model))
+                     log_path=evaluations_log_path(args.model, args.log_dir))

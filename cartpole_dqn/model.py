@@ -14,7 +14,6 @@ train.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import keras
@@ -24,6 +23,7 @@ from keras.models import Model
 from cartpole_dqn import foreign_models
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.hyperparameters import DEFAULTS, flag_of
+from cartpole_dqn.output_files import written_atomically
 
 
 def OurModel(input_shape, action_space, learning_rate=None, hyperparameters=DEFAULTS):
@@ -77,22 +77,17 @@ def _with_learning_rate(hyperparameters, learning_rate):
 
 
 def save_model(model, path) -> None:
-    """Save ``model`` to ``path`` atomically: write a sibling file, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Keras picks the format from the extension, so the partial file keeps it.
-    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+    """Save ``model`` to ``path`` atomically: write a uniquely named sibling file, then rename."""
     absl_log = logging.getLogger("absl")
     level = absl_log.level
     # Keras warns on every .h5 save that the format is legacy; the tutorial's
     # format is the point here, and the warning would interleave with training.
     absl_log.setLevel(logging.ERROR)
     try:
-        model.save(partial)
-        os.replace(partial, path)
+        with written_atomically(path, durable=True) as partial:
+            model.save(partial)
     finally:
         absl_log.setLevel(level)
-        partial.unlink(missing_ok=True)
 
 
 def load_model(path, state_size: int, action_size: int):

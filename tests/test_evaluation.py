@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from cartpole_dqn import model as model_io
+from cartpole_dqn import output_files
 from cartpole_dqn.agent import DQNAgent
 from cartpole_dqn.environment import make_env
 from cartpole_dqn.evaluation import Evaluator, best_model_path, evaluations_log_path, play_greedy
@@ -112,7 +112,7 @@ def test_an_interrupted_best_save_keeps_the_previous_best(tmp_path, monkeypatch)
     def interrupted(source, target):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(model_io.os, "replace", interrupted)
+    monkeypatch.setattr(output_files.os, "replace", interrupted)
     agent.model.get_layer(index=1).kernel.assign_add(np.ones((4, 512), np.float32))
     with pytest.raises(KeyboardInterrupt):
         evaluator(agent, 1, 10)

@@ -101,7 +101,9 @@ def test_interrupted_training_keeps_its_log_and_plot(scripted_train, tmp_path, m
 def test_unwritable_log_folder_is_a_one_line_error(scripted_train, tmp_path, capsys):
     (tmp_path / "taken").write_text("a file, not a folder")
     assert scripted_train("--log-dir", "taken") == cli.EXIT_USER_ERROR
-    assert capsys.readouterr().err.startswith("cartpole-dqn: error: cannot write taken/")
+    assert capsys.readouterr().err == ("cartpole-dqn: error: training log taken/cartpole-dqn-training.csv cannot be "
+                                       "written: taken is a file, not a folder\n")
+    assert not (tmp_path / "cartpole-dqn-evals.csv").exists()
 
 
 def test_moving_average_covers_the_first_episodes_too():

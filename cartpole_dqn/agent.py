@@ -19,6 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from cartpole_dqn import checkpoint
 from cartpole_dqn import model as model_io
 from cartpole_dqn.environment import make_env
 from cartpole_dqn.evaluation import play_greedy
@@ -62,6 +63,7 @@ class DQNAgent:
 
         self.scores = []  # score of each finished episode of the last run() or test()
         self.saved_episodes = []  # episodes of the last run() after which the model was saved
+        self.resume_episode = 0  # where the next run() starts: 0, or after a loaded checkpoint's last episode
         # Called as hook(agent, episode, score) after each training episode;
         # a hook that returns True stops training (logging and evaluation plug in here).
         self.episode_hooks = []
@@ -188,7 +190,15 @@ class DQNAgent:
             self._decay_epsilon()
 
     def load(self, name):
-        """Load a saved model, ready both to predict and to keep training."""
+        """Load a saved model, ready both to predict and to keep training.
+
+        A checkpoint (``.ckpt``) restores the whole training state instead:
+        the network, the optimizer's state, epsilon, the memory, the scores
+        and the random streams, so that ``run`` goes on where it stopped.
+        """
+        if checkpoint.is_checkpoint(name):
+            checkpoint.restore(self, name)
+            return
         model = model_io.load_model(name, self.state_size, self.action_size)
         self.model = model_io.compile_for_training(model, self.learning_rate, self.hyperparameters)
 
@@ -201,9 +211,14 @@ class DQNAgent:
         return np.reshape(state, [1, self.state_size])
 
     def run(self):
-        """Train for EPISODES episodes, replaying after every step that does not end one."""
-        self.scores, self.saved_episodes = [], []
-        for e in range(self.EPISODES):
+        """Train for EPISODES episodes, replaying after every step that does not end one.
+
+        After ``load`` of a checkpoint, training goes on from the episode after it.
+        """
+        first_episode, self.resume_episode = self.resume_episode, 0
+        if first_episode == 0:
+            self.scores, self.saved_episodes = [], []
+        for e in range(first_episode, self.EPISODES):
             state = self._reset(first=e == 0)
             done = False
             i = 0

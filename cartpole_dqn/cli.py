@@ -13,13 +13,16 @@ import re
 import sys
 import tempfile
 import time
+from pathlib import Path
 
+from cartpole_dqn import checkpoint
+from cartpole_dqn.checkpoint import checkpoint_path
 from cartpole_dqn.environment import RENDER_CHOICES
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.evaluation import add_evaluation_arguments, best_model_path, evaluator_from
 from cartpole_dqn.hyperparameters import (DEFAULT_MODEL_PATH, DEFAULT_PRESET, DEFAULTS, PRESETS,
                                           Hyperparameters, flag_of)
-from cartpole_dqn.number_types import COUNT, MAX_SEED, SEED
+from cartpole_dqn.number_types import COUNT, MAX_SEED, SEED, RealNumber
 from cartpole_dqn.output_files import check_file, check_folder, check_model_path
 from cartpole_dqn.pretrained import PRETRAINED_MODEL
 from cartpole_dqn.summary import test_summary, training_summary
@@ -90,10 +93,23 @@ def _preset_values(field):
 
 def _add_training_logs(parser):
     parser.add_argument("--log-dir", default=None, metavar="DIR",
-                        help="folder for the per-episode CSV log <model>-training.csv and the score "
+                        help="folder for the CSV logs <model>-training.csv and <model>-evals.csv and the score "
                              "plot <model>-training.png (default: the model's folder)")
     parser.add_argument("--tensorboard", default=None, metavar="DIR",
                         help="also write TensorBoard scalars (score, epsilon, memory) to DIR")
+
+
+def _add_checkpoints(parser):
+    group = parser.add_argument_group("checkpoints (everything training needs to go on after a crash)")
+    group.add_argument("--resume", nargs="?", const=True, default=None, metavar="PATH",
+                       help="go on from the checkpoint beside --model (e.g. cartpole-dqn.ckpt), or from PATH; "
+                            "every hyperparameter and --seed must be those it was written with")
+    group.add_argument("--checkpoint-every", type=RealNumber(0.0), default=checkpoint.DEFAULT_INTERVAL,
+                       metavar="SECONDS",
+                       help="write the checkpoint at the first episode end this many seconds after the last "
+                            "one (also after the last episode and whenever a model is saved); 0: after every "
+                            f"episode (default: {checkpoint.DEFAULT_INTERVAL:g})")
+    group.add_argument("--no-checkpoint", action="store_true", help="keep no checkpoint")
 
 
 def _add_test_outputs(parser):
@@ -129,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(train, "none", DEFAULTS.EPISODES, "episodes to train (the tutorial's EPISODES)")
     _add_model(train, "where the model is saved")
     _add_training_logs(train)
+    _add_checkpoints(train)
     _add_hyperparameters(train)
     add_evaluation_arguments(train)
     train.set_defaults(run=run_train)
@@ -219,15 +236,23 @@ def run_train(args) -> int:
     evaluator = evaluator_from(args)
     log_files = log_paths(args.model, args.log_dir)
     _check_training_outputs(args, evaluator, log_files)
+    resume_from = _checkpoint_to_resume(args, hyperparameters)
     agent = _agent_class()(hyperparameters, render=args.render, seed=args.seed, model_path=args.model)
-    if evaluator is not None:
-        agent.episode_hooks.append(evaluator)
     log = TrainingLog(*log_files)
-    agent.episode_hooks.append(log)
+    stateful_hooks = [hook for hook in (evaluator, log) if hook is not None]
+    agent.episode_hooks.extend(stateful_hooks)
     if args.tensorboard:
         from cartpole_dqn.tensorboard_log import TensorBoardLog
 
         agent.episode_hooks.append(TensorBoardLog(args.tensorboard))
+    checkpointer = None
+    if not args.no_checkpoint:
+        checkpointer = checkpoint.Checkpointer(checkpoint_path(args.model), args.checkpoint_every, stateful_hooks)
+        agent.episode_hooks.append(checkpointer)  # last: it saves what the hooks before it did
+    if resume_from is not None:
+        checkpoint.restore(agent, resume_from, stateful_hooks)
+        print(f"resumed from {resume_from} after episode {agent.resume_episode - 1}: epsilon {agent.epsilon:.2}, "
+              f"{len(agent.memory)} transitions in memory", flush=True)
     start = time.perf_counter()
     interrupted = False
     try:
@@ -237,6 +262,9 @@ def run_train(args) -> int:
     saved = args.model if agent.saved_episodes else None
     plot = log.write_plot(agent.saved_episodes)
     logged = f"episode log {log.csv_path}, score plot {plot}" if plot else "no episode finished, no log written"
+    if checkpointer is not None and checkpointer.written:
+        logged += (f"; checkpoint {checkpointer.path} ({checkpointer.written} written in "
+                   f"{checkpointer.seconds:.2f} s)")
     # One closing line, as before the log existed: scripts read it.
     print(f"{training_summary(agent.scores, time.perf_counter() - start, saved, interrupted)}; {logged}",
           flush=True)
@@ -244,6 +272,16 @@ def run_train(args) -> int:
         evaluator.close()
         print(evaluator.summary(args.model, agent.saved_episodes), flush=True)
     return EXIT_INTERRUPTED if interrupted else 0
+
+
+def _checkpoint_to_resume(args, hyperparameters):
+    """The checkpoint --resume names, checked against this run's settings before TensorFlow loads; or None."""
+    if args.resume is None:
+        return None
+    path = checkpoint_path(args.model) if args.resume is True else Path(args.resume)
+    meta, _ = checkpoint.read(path)
+    checkpoint.check_recipe(meta, hyperparameters, args.seed, path)
+    return path
 
 
 def _check_training_outputs(args, evaluator, log_files) -> None:
@@ -255,6 +293,8 @@ def _check_training_outputs(args, evaluator, log_files) -> None:
         check_file(evaluator.log_path, "evaluation log")
     if args.tensorboard:
         check_folder(args.tensorboard, "--tensorboard")
+    if not args.no_checkpoint:
+        check_file(checkpoint_path(args.model), "checkpoint")
 
 
 def run_test(args) -> int:

@@ -141,12 +141,31 @@ class Evaluator:
         self.records.append(record)
         print(f"eval: mean={mean:.1f} at{SOLVED_SCORE}={record.at500}/{record.episodes} "
               f"best={self.best_mean:.1f}", flush=True)
-        if self.log_path is not None:  # rewritten whole, atomically; nothing before the first evaluation
-            write_csv(self.log_path, [f.name for f in fields(EvaluationRecord)], map(astuple, self.records))
+        self._write_log()
         if self.stop_at is not None and mean >= self.stop_at:
             self.stopped_at = record
             return True
         return False
+
+    def _write_log(self):
+        if self.log_path is not None:  # rewritten whole, atomically; nothing before the first evaluation
+            write_csv(self.log_path, [f.name for f in fields(EvaluationRecord)], map(astuple, self.records))
+
+    # -- checkpoints (cartpole_dqn.checkpoint) ---------------------------
+
+    def checkpoint_state(self) -> dict:
+        return {"best_mean": self.best_mean, "records": [astuple(r) for r in self.records]}
+
+    def restore_checkpoint_state(self, state) -> None:
+        """Go on from a checkpoint: its best mean (a resumed run saves only a better model) and its records."""
+        self.best_mean = state["best_mean"]
+        self.records = [EvaluationRecord(*record) for record in state["records"]]
+        if self.records:
+            self._write_log()
+
+    def saved_model_after(self, episode) -> bool:
+        """Whether the evaluation after ``episode`` saved the best model (the checkpoint follows it)."""
+        return bool(self.records) and self.records[-1].episode == episode and self.records[-1].saved
 
     def summary(self, model_path, saved_episodes) -> str:
         """The end-of-training line naming the last-500 model and the best model."""

@@ -53,6 +53,18 @@ class TrainingLog:
         write_csv(self.csv_path, CSV_COLUMNS, self.rows)
         return False  # never asks training to stop
 
+    # -- checkpoints (cartpole_dqn.checkpoint) ---------------------------
+
+    def checkpoint_state(self) -> dict:
+        return {"rows": self.rows, "seconds": time.perf_counter() - self._start}
+
+    def restore_checkpoint_state(self, state) -> None:
+        """Go on from a checkpoint: its rows (the file loses any written after it), its clock."""
+        self.rows = [tuple(row) for row in state["rows"]]
+        self._start = time.perf_counter() - state["seconds"]
+        if self.rows:
+            write_csv(self.csv_path, CSV_COLUMNS, self.rows)
+
     def write_plot(self, saved_episodes=()) -> Path | None:
         """Draw the scores logged so far to ``plot_path``, marking ``saved_episodes``; None if none were."""
         if not self.rows:

@@ -52,7 +52,7 @@ class ScriptedAgent:
 def scripted_train(monkeypatch, tmp_path):
     monkeypatch.setattr(cli, "_agent_class", lambda: ScriptedAgent)
     monkeypatch.chdir(tmp_path)
-    return lambda *args: cli.main(["train", *args])
+    return lambda *args: cli.main(["train", "--no-checkpoint", *args])  # the stand-in has no network to keep
 
 
 def test_log_files_sit_beside_the_model_unless_a_folder_is_given(tmp_path):

@@ -39,7 +39,7 @@ from cartpole_dqn.output_files import written_atomically
 SUFFIX = ".ckpt"
 FORMAT = 1
 # Seconds between checkpoints; one is also written after the last episode and
-# whenever a model file was saved.  See BENCHMARKS.md for the measured cost.
+# whenever a model file was saved.  Its measured cost: README, "Resuming after a crash".
 DEFAULT_INTERVAL = 60.0
 
 
@@ -148,12 +148,15 @@ def read(path) -> tuple[dict, dict]:
 def check_recipe(meta, hyperparameters, seed, path) -> None:
     """UserError naming every value the checkpoint's run had and this one would not."""
     asked = recipe(hyperparameters, seed)
-    shown = lambda value: "none" if value is None else value  # noqa: E731 -- --seed's default, as --help says
-    differing = [f"{'--seed' if name == 'seed' else flag_of(name)} {shown(meta['recipe'].get(name))} "
-                 f"(asked: {shown(value)})" for name, value in asked.items() if meta["recipe"].get(name) != value]
+    differing = [f"{'--seed' if name == 'seed' else flag_of(name)} {_shown(meta['recipe'].get(name))} "
+                 f"(asked: {_shown(value)})" for name, value in asked.items() if meta["recipe"].get(name) != value]
     if differing:
         raise UserError(f"{path} was written by a run with {', '.join(differing)}; resume with the same "
                         f"settings, or train without --resume")
+
+
+def _shown(value):
+    return "none" if value is None else value  # a run without --seed, as --help says it
 
 
 def restore(agent, path, hooks=()) -> dict:

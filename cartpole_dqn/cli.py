@@ -327,6 +327,9 @@ def _model_to_test(args):
     """--model, or the best evaluated model beside it (--best), or the shipped one (--pretrained)."""
     if args.pretrained:
         return str(PRETRAINED_MODEL)
+    if checkpoint.is_checkpoint(args.model):
+        raise UserError(f"{args.model} is a training checkpoint, for train --resume; test plays a model file "
+                        f"(.h5, .keras)")
     if not args.best:
         return args.model
     best = best_model_path(args.model)

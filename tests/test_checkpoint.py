@@ -163,3 +163,12 @@ def test_the_checkpointer_writes_at_its_interval_at_the_end_and_after_a_saved_mo
         Agent.saved_episodes = [4] if episode >= 4 else []
         hook(Agent, episode, 10)
     assert written == [5, 10]  # after the saved model (episode 4) and after the last episode
+
+
+def test_test_refuses_a_checkpoint_in_one_line(tmp_path, monkeypatch, capsys):
+    from cartpole_dqn import cli
+
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["test", "--model", "run.ckpt", "--render", "none"]) == cli.EXIT_USER_ERROR
+    assert capsys.readouterr().err == ("cartpole-dqn: error: run.ckpt is a training checkpoint, for train --resume; "
+                                       "test plays a model file (.h5, .keras)\n")

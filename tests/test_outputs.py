@@ -129,7 +129,7 @@ def test_with_log_dir_every_log_goes_there_and_nothing_empty_is_left(cli, tmp_pa
                  "--log-dir", "logs", "--model", "models/m.h5", "--tensorboard", "tb")
     assert result.returncode == 0, result.stderr
     assert sorted(os.listdir(tmp_path / "logs")) == ["m-evals.csv", "m-training.csv", "m-training.png"]
-    assert sorted(os.listdir(tmp_path / "models")) == ["m-best.h5"]  # no log beside the model
+    assert sorted(os.listdir(tmp_path / "models")) == ["m-best.h5", "m.ckpt"]  # no log beside the model
     assert len((tmp_path / "logs" / "m-evals.csv").read_text().splitlines()) == 2  # header and one evaluation
 
 

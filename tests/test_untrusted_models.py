@@ -26,7 +26,8 @@ from cartpole_dqn.model import OurModel, load_model, save_model
 from conftest import run_cli
 
 # 40 examples per property keep the file under a minute; UNTRUSTED_EXAMPLES=400 searches harder.
-EXAMPLES = settings(max_examples=int(os.environ.get("UNTRUSTED_EXAMPLES", 40)), deadline=None, derandomize=True,
+EXAMPLES = settings(max_examples=int(os.environ.get("UNTRUSTED_EXAMPLES", 40)), deadline=None,
+                    derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 

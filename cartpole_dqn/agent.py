@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from pathlib import Path
 from typing import Protocol
 
 import gymnasium as gym
 import numpy as np
 
+from cartpole_dqn import checkpoint
 from cartpole_dqn import model as model_io
 from cartpole_dqn.compiled import CompiledQNetwork, Minibatch, minibatch_arrays
 from cartpole_dqn.environment import MAX_SCORE, make_env
@@ -87,6 +87,7 @@ class DQNAgent:
 
         self.scores: list[int] = []  # score of each finished episode of the last run() or test()
         self.saved_episodes: list[int] = []  # episodes of the last run() after which the model was saved
+        self.resume_episode = 0  # where the next run() starts: 0, or after a loaded checkpoint's last episode
         self.episode_hooks: list[EpisodeHook] = []
         self.model = OurModel(input_shape=(self.state_size,), action_space=self.action_size,
                               hyperparameters=hp)
@@ -126,7 +127,15 @@ class DQNAgent:
         return q_upcoming
 
     def load(self, name) -> None:
-        """Load a saved model, ready both to predict and to keep training."""
+        """Load a saved model, ready both to predict and to keep training.
+
+        A checkpoint (``.ckpt``) restores the whole training state instead:
+        the network, the optimizer's state, epsilon, the memory, the scores
+        and the random streams, so that ``run`` goes on where it stopped.
+        """
+        if checkpoint.is_checkpoint(name):
+            checkpoint.restore(self, name)
+            return
         model = model_io.load_model(name, self.state_size, self.action_size)
         self.model = model_io.compile_for_training(model, self.hyperparameters)
 
@@ -134,9 +143,14 @@ class DQNAgent:
         model_io.save_model(self.model, name)
 
     def run(self) -> list[int]:
-        """Train for EPISODES episodes, replaying after every step that does not end one."""
-        self.scores, self.saved_episodes = [], []
-        for e in range(self.EPISODES):
+        """Train for EPISODES episodes, replaying after every step that does not end one.
+
+        After ``load`` of a checkpoint, training goes on from the episode after it.
+        """
+        first_episode, self.resume_episode = self.resume_episode, 0
+        if first_episode == 0:
+            self.scores, self.saved_episodes = [], []
+        for e in range(first_episode, self.EPISODES):
             state = self._reset(first=e == 0)
             done = False
             i = 0

@@ -9,15 +9,21 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import re
 import sys
 import tempfile
 import time
+from pathlib import Path
 
+from cartpole_dqn import checkpoint
+from cartpole_dqn.checkpoint import checkpoint_path
 from cartpole_dqn.environment import RENDER_CHOICES, make_env
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.evaluation import TEST_EPISODES, add_evaluation_arguments, best_model_path, evaluator_from
 from cartpole_dqn.hyperparameters import (DEFAULT_MODEL_PATH, DEFAULT_PRESET, DEFAULTS, PRESETS,
                                           Hyperparameters, flag_of)
+from cartpole_dqn.number_types import COUNT, MAX_SEED, SEED, RealNumber
+from cartpole_dqn.output_files import check_file, check_folder, check_model_path
 from cartpole_dqn.pretrained import PRETRAINED_MODEL
 from cartpole_dqn.summary import summarize_test, training_summary
 from cartpole_dqn.training_log import TrainingLog, log_paths
@@ -27,11 +33,30 @@ EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130  # the shell's code for a program stopped by Ctrl-C
 
 
+class _OneLineErrorParser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one line (no usage block), as every other error is.
+
+    It also reads ``-1e3``, ``-inf`` and ``-nan`` as values, not as unknown
+    flags (argparse's own pattern knows only ``-1`` and ``-1.5``), so the
+    number types can say what is wrong with them.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$",
+                                                   re.IGNORECASE)
+
+    def error(self, message):
+        # "argument --episodes: must be ..." reads "--episodes must be ...", as Hyperparameters says it.
+        message = re.sub(r"^argument (\S+): must ", r"\1 must ", message)
+        self.exit(EXIT_USER_ERROR, f"cartpole-dqn: error: {message}\n")
+
+
 def _add_common(parser, render_default, episodes_default, episodes_help):
-    parser.add_argument("--episodes", type=int, default=episodes_default, metavar="N",
+    parser.add_argument("--episodes", type=COUNT, default=episodes_default, metavar="N",
                         help=f"{episodes_help} (default: {episodes_default})")
-    parser.add_argument("--seed", type=int, default=None,
-                        help="seed for a repeatable run on this machine (default: none)")
+    parser.add_argument("--seed", type=SEED, default=None,
+                        help=f"seed for a repeatable run on this machine, 0 to {MAX_SEED} (default: none)")
     parser.add_argument("--render", choices=RENDER_CHOICES, default=render_default,
                         help=f"'human' opens a window, 'none' runs headless (default: {render_default})")
 
@@ -51,7 +76,7 @@ def _add_hyperparameters(parser):
         if field.name == "EPISODES":
             continue  # --episodes, shared with the other commands
         # Left out of args unless given, so that the preset fills it in.
-        group.add_argument(flag_of(field.name), dest=field.name, type=type(field.default),
+        group.add_argument(flag_of(field.name), dest=field.name, type=field.metadata["number"] or str,
                            default=argparse.SUPPRESS, choices=field.metadata["choices"],
                            metavar=None if field.metadata["choices"] else field.name.upper(),
                            help=f"{field.metadata['help']} ({_preset_values(field)})")
@@ -66,10 +91,23 @@ def _preset_values(field):
 
 def _add_training_logs(parser):
     parser.add_argument("--log-dir", default=None, metavar="DIR",
-                        help="folder for the per-episode CSV log <model>-training.csv and the score "
+                        help="folder for the CSV logs <model>-training.csv and <model>-evals.csv and the score "
                              "plot <model>-training.png (default: the model's folder)")
     parser.add_argument("--tensorboard", default=None, metavar="DIR",
                         help="also write TensorBoard scalars (score, epsilon, memory) to DIR")
+
+
+def _add_checkpoints(parser):
+    group = parser.add_argument_group("checkpoints (everything training needs to go on after a crash)")
+    group.add_argument("--resume", nargs="?", const=True, default=None, metavar="PATH",
+                       help="go on from the checkpoint beside --model (e.g. cartpole-dqn.ckpt), or from PATH; "
+                            "every hyperparameter and --seed must be those it was written with")
+    group.add_argument("--checkpoint-every", type=RealNumber(0.0), default=checkpoint.DEFAULT_INTERVAL,
+                       metavar="SECONDS",
+                       help="write the checkpoint at the first episode end this many seconds after the last "
+                            "one (also after the last episode and whenever a model is saved); 0: after every "
+                            f"episode (default: {checkpoint.DEFAULT_INTERVAL:g})")
+    group.add_argument("--no-checkpoint", action="store_true", help="keep no checkpoint")
 
 
 def _add_test_outputs(parser):
@@ -81,7 +119,7 @@ def _add_test_outputs(parser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineErrorParser(
         prog="cartpole-dqn",
         description="Deep Q-learning on CartPole-v1 with Keras: the classic tutorial's agent, fast.",
         epilog="examples:\n"
@@ -105,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common(train, "none", DEFAULTS.EPISODES, "episodes to train (the tutorial's EPISODES)")
     _add_model(train, "where the model is saved")
     _add_training_logs(train)
+    _add_checkpoints(train)
     _add_hyperparameters(train)
     add_evaluation_arguments(train)
     train.set_defaults(run=run_train)
@@ -135,19 +174,19 @@ def _add_bench(commands):
         description="Speed (default): time the training loop, the tutorial's per-sample replay and the bare "
                     "update in one process; the last line is machine-readable. With --learning: train "
                     "several seeds until the first 500, test each saved model 20 times. See BENCHMARKS.md.")
-    bench.add_argument("--steps", type=int, default=3000, metavar="N",
+    bench.add_argument("--steps", type=COUNT, default=3000, metavar="N",
                        help="timed environment steps of the package's training loop (default: 3000)")
-    bench.add_argument("--tutorial-steps", type=int, default=3, metavar="N",
+    bench.add_argument("--tutorial-steps", type=COUNT, default=3, metavar="N",
                        help="timed steps of the tutorial's loop, several seconds each (default: 3)")
-    bench.add_argument("--updates", type=int, default=300, metavar="N",
+    bench.add_argument("--updates", type=COUNT, default=300, metavar="N",
                        help="timed bare replay updates (default: 300)")
     bench.add_argument("--learning", action="store_true",
                        help="run the learning benchmark instead of the speed benchmark")
-    bench.add_argument("--seeds", type=int, default=3, metavar="N",
+    bench.add_argument("--seeds", type=COUNT, default=3, metavar="N",
                        help="with --learning: number of seeds, from --seed on (default: 3)")
-    bench.add_argument("--max-episodes", type=int, default=400, metavar="N",
+    bench.add_argument("--max-episodes", type=COUNT, default=400, metavar="N",
                        help="with --learning: give up on a seed after this many episodes (default: 400)")
-    bench.add_argument("--seed", type=int, default=0, help="(first) seed (default: 0)")
+    bench.add_argument("--seed", type=SEED, default=0, help="(first) seed (default: 0)")
     _add_hyperparameters(bench)
     bench.set_defaults(run=run_bench)
 
@@ -194,16 +233,27 @@ def _import_tensorflow_quietly():
 
 def run_train(args) -> int:
     hyperparameters = hyperparameters_from(args)
+    check_model_path(args.model)  # first: the other outputs' names derive from it
     evaluator = evaluator_from(args)
+    log_files = log_paths(args.model, args.log_dir)
+    _check_training_outputs(args, evaluator, log_files)
+    resume_from = _checkpoint_to_resume(args, hyperparameters)
     agent = _new_agent(hyperparameters, args.seed, render=args.render, model_path=args.model)
-    if evaluator is not None:
-        agent.episode_hooks.append(evaluator)
-    log = TrainingLog(*log_paths(args.model, args.log_dir))
-    agent.episode_hooks.append(log)
+    log = TrainingLog(*log_files)
+    stateful_hooks = [hook for hook in (evaluator, log) if hook is not None]
+    agent.episode_hooks.extend(stateful_hooks)
     if args.tensorboard:
         from cartpole_dqn.tensorboard_log import TensorBoardLog
 
         agent.episode_hooks.append(TensorBoardLog(args.tensorboard))
+    checkpointer = None
+    if not args.no_checkpoint:
+        checkpointer = checkpoint.Checkpointer(checkpoint_path(args.model), args.checkpoint_every, stateful_hooks)
+        agent.episode_hooks.append(checkpointer)  # last: it saves what the hooks before it did
+    if resume_from is not None:
+        checkpoint.restore(agent, resume_from, stateful_hooks)
+        print(f"resumed from {resume_from} after episode {agent.resume_episode - 1}: epsilon {agent.epsilon:.2}, "
+              f"{len(agent.memory)} transitions in memory", flush=True)
     start = time.perf_counter()
     interrupted = False
     try:
@@ -214,18 +264,48 @@ def run_train(args) -> int:
         agent.env.close()  # a window closes before the closing lines
     saved = args.model if agent.saved_episodes else None
     plot = log.write_plot(agent.saved_episodes)
+    logged = f"episode log {log.csv_path}, score plot {plot}" if plot else "no episode finished, no log written"
+    if checkpointer is not None and checkpointer.written:
+        logged += (f"; checkpoint {checkpointer.path} ({checkpointer.written} written in "
+                   f"{checkpointer.seconds:.2f} s)")
     # One closing line, as before the log existed: scripts read it.
-    print(f"{training_summary(agent.scores, time.perf_counter() - start, saved, interrupted)}; "
-          f"episode log {log.csv_path}, score plot {plot}", flush=True)
+    print(f"{training_summary(agent.scores, time.perf_counter() - start, saved, interrupted)}; {logged}",
+          flush=True)
     if evaluator is not None:
         evaluator.close()
         print(evaluator.summary(args.model, agent.saved_episodes), flush=True)
     return EXIT_INTERRUPTED if interrupted else 0
 
 
+def _checkpoint_to_resume(args, hyperparameters):
+    """The checkpoint --resume names, checked against this run's settings before TensorFlow loads; or None."""
+    if args.resume is None:
+        return None
+    path = checkpoint_path(args.model) if args.resume is True else Path(args.resume)
+    meta, _ = checkpoint.read(path)
+    checkpoint.check_recipe(meta, hyperparameters, args.seed, path)
+    return path
+
+
+def _check_training_outputs(args, evaluator, log_files) -> None:
+    """Every other file and folder training will write, checked before it starts (UserError if one cannot be)."""
+    for path in log_files:
+        check_file(path, "training log")
+    if evaluator is not None:
+        check_model_path(evaluator.best_path, "--best-model")
+        check_file(evaluator.log_path, "evaluation log")
+    if args.tensorboard:
+        check_folder(args.tensorboard, "--tensorboard")
+    if not args.no_checkpoint:
+        check_file(checkpoint_path(args.model), "checkpoint")
+
+
 def run_test(args) -> int:
     hyperparameters = DEFAULTS.replace(EPISODES=args.episodes).validated()
     model_path = _model_to_test(args)
+    for flag in ("gif", "plot"):
+        if getattr(args, flag):
+            check_file(getattr(args, flag), f"--{flag}")
     recorder = None
     if args.gif:
         from cartpole_dqn.gif_recorder import recording_env
@@ -251,6 +331,9 @@ def _model_to_test(args):
     """--model, or the best evaluated model beside it (--best), or the shipped one (--pretrained)."""
     if args.pretrained:
         return str(PRETRAINED_MODEL)
+    if checkpoint.is_checkpoint(args.model):
+        raise UserError(f"{args.model} is a training checkpoint, for train --resume; test plays a model file "
+                        f"(.h5, .keras)")
     if not args.best:
         return args.model
     best = best_model_path(args.model)
@@ -279,9 +362,9 @@ def run_random(args) -> int:
 
 
 def run_bench(args) -> int:
-    for flag in ("steps", "tutorial_steps", "updates", "seeds", "max_episodes"):
-        if getattr(args, flag) <= 0:
-            raise UserError(f"--{flag.replace('_', '-')} must be a positive whole number, got {getattr(args, flag)}")
+    if args.seed + args.seeds - 1 > MAX_SEED:
+        raise UserError(f"--seed {args.seed} with --seeds {args.seeds} runs seeds above {MAX_SEED}, the largest "
+                        f"seed NumPy accepts")
     args.episodes = args.max_episodes  # the learning benchmark's EPISODES; the speed one stops by steps
     hyperparameters = hyperparameters_from(args)
     _import_tensorflow_quietly()

@@ -20,7 +20,6 @@ import TensorFlow.
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
@@ -30,7 +29,8 @@ import numpy as np
 
 from cartpole_dqn.environment import ENV_ID, MAX_SCORE, make_env
 from cartpole_dqn.errors import UserError
-from cartpole_dqn.output_files import writable
+from cartpole_dqn.number_types import COUNT, RealNumber, WholeNumber, check_flag
+from cartpole_dqn.output_files import write_csv
 from cartpole_dqn.summary import models_summary
 
 DEFAULT_EVAL_EPISODES = 10
@@ -40,6 +40,7 @@ SOLVED_THRESHOLD = float(gym.spec(ENV_ID).reward_threshold)
 # Evaluation episode i starts from env.reset(seed=EVAL_SEED + i), far from
 # the small seeds people give to training.
 EVAL_SEED = 1_000_000
+STOP_THRESHOLD = RealNumber(0, MAX_SCORE, low_open=True)  # --stop-when-solved: a mean score that can be reached
 
 
 def play_greedy(q_values, envs, seeds):
@@ -70,10 +71,11 @@ def best_model_path(model_path) -> Path:
     return path.with_name(f"{path.stem}-best{path.suffix}")
 
 
-def evaluations_log_path(model_path) -> Path:
-    """``cartpole-dqn.h5`` -> ``cartpole-dqn-evals.csv``: one row per evaluation."""
+def evaluations_log_path(model_path, log_dir=None) -> Path:
+    """``cartpole-dqn.h5`` -> ``cartpole-dqn-evals.csv``, in ``log_dir`` or beside the model: one row per evaluation."""
     path = Path(model_path)
-    return path.with_name(f"{path.stem}-evals.csv")
+    folder = Path(log_dir) if log_dir is not None else path.parent
+    return folder / f"{path.stem}-evals.csv"
 
 
 @dataclass(frozen=True)
@@ -100,12 +102,11 @@ class Evaluator:
 
     def __init__(self, best_path, *, episodes=DEFAULT_EVAL_EPISODES, every=None, stop_at=None,
                  log_path=None, seed=EVAL_SEED):
-        if episodes <= 0:
-            raise UserError(f"--eval-episodes must be positive to evaluate, got {episodes!r}")
-        if every is not None and every <= 0:
-            raise UserError(f"--eval-every must be a positive whole number, got {every!r}")
-        if stop_at is not None and not 0 < stop_at <= MAX_SCORE:
-            raise UserError(f"--stop-when-solved threshold must be in (0, {MAX_SCORE}], got {stop_at!r}")
+        check_flag("--eval-episodes", episodes, COUNT)
+        if every is not None:
+            check_flag("--eval-every", every, COUNT)
+        if stop_at is not None:
+            check_flag("--stop-when-solved", stop_at, STOP_THRESHOLD)
         self.best_path = Path(best_path)
         self.episodes = episodes
         self.every = every
@@ -116,10 +117,6 @@ class Evaluator:
         self.best_mean = -math.inf
         self.stopped_at = None  # the evaluation that reached stop_at
         self._envs = None  # made on the first evaluation: a run may never need them
-        if self.log_path is not None:
-            # The same one-line error as the training log's for a folder that cannot be written.
-            with writable(self.log_path) as path, open(path, "w", newline="") as log:
-                csv.writer(log).writerow(f.name for f in fields(EvaluationRecord))
 
     def due(self, episode: int, score: int) -> bool:
         return score >= MAX_SCORE or (self.every is not None and (episode + 1) % self.every == 0)
@@ -144,13 +141,31 @@ class Evaluator:
         self.records.append(record)
         print(f"eval: mean={mean:.1f} at{MAX_SCORE}={record.at500}/{record.episodes} "
               f"best={self.best_mean:.1f}", flush=True)
-        if self.log_path is not None:
-            with open(self.log_path, "a", newline="") as log:
-                csv.writer(log).writerow(astuple(record))
+        self._write_log()
         if self.stop_at is not None and mean >= self.stop_at:
             self.stopped_at = record
             return True
         return False
+
+    def _write_log(self):
+        if self.log_path is not None:  # rewritten whole, atomically; nothing before the first evaluation
+            write_csv(self.log_path, [f.name for f in fields(EvaluationRecord)], map(astuple, self.records))
+
+    # -- checkpoints (cartpole_dqn.checkpoint) ---------------------------
+
+    def checkpoint_state(self) -> dict:
+        return {"best_mean": self.best_mean, "records": [astuple(r) for r in self.records]}
+
+    def restore_checkpoint_state(self, state) -> None:
+        """Go on from a checkpoint: its best mean (a resumed run saves only a better model) and its records."""
+        self.best_mean = state["best_mean"]
+        self.records = [EvaluationRecord(*record) for record in state["records"]]
+        if self.records:
+            self._write_log()
+
+    def saved_model_after(self, episode) -> bool:
+        """Whether the evaluation after ``episode`` saved the best model (the checkpoint follows it)."""
+        return bool(self.records) and self.records[-1].episode == episode and self.records[-1].saved
 
     def summary(self, model_path, saved_episodes) -> str:
         """The end-of-training line naming the last-500 model and the best model."""
@@ -170,15 +185,16 @@ class Evaluator:
 def add_evaluation_arguments(parser) -> None:
     """The ``train`` flags that control evaluation, the best model and early stopping."""
     group = parser.add_argument_group("evaluation (greedy episodes that pick the best model)")
-    group.add_argument("--eval-episodes", type=int, default=DEFAULT_EVAL_EPISODES, metavar="N",
+    group.add_argument("--eval-episodes", type=WholeNumber(0, description="0 (off) or a positive whole number"),
+                       default=DEFAULT_EVAL_EPISODES, metavar="N",
                        help="greedy episodes per evaluation; an evaluation follows every episode that "
                             f"reaches {MAX_SCORE}; 0 turns evaluation off (default: {DEFAULT_EVAL_EPISODES})")
-    group.add_argument("--eval-every", type=int, default=None, metavar="K",
+    group.add_argument("--eval-every", type=COUNT, default=None, metavar="K",
                        help="also evaluate after every K-th episode (default: off)")
     group.add_argument("--best-model", default=None, metavar="PATH",
                        help="where the best evaluated model is saved (default: the --model name "
                             "with -best, e.g. cartpole-dqn-best.h5)")
-    group.add_argument("--stop-when-solved", type=float, nargs="?", const=SOLVED_THRESHOLD, default=None,
+    group.add_argument("--stop-when-solved", type=STOP_THRESHOLD, nargs="?", const=SOLVED_THRESHOLD, default=None,
                        metavar="THRESHOLD",
                        help="stop training once an evaluation mean reaches THRESHOLD "
                             f"(default when given without a value: {SOLVED_THRESHOLD:g}, "
@@ -187,8 +203,6 @@ def add_evaluation_arguments(parser) -> None:
 
 def evaluator_from(args):
     """The Evaluator the ``train`` flags ask for, or None when evaluation is off."""
-    if args.eval_episodes < 0:
-        raise UserError(f"--eval-episodes must be 0 (off) or a positive whole number, got {args.eval_episodes}")
     if args.eval_episodes == 0:
         if args.stop_when_solved is not None or args.eval_every is not None:
             raise UserError("--stop-when-solved and --eval-every need evaluation; drop --eval-episodes 0")
@@ -197,4 +211,4 @@ def evaluator_from(args):
     if Path(best) == Path(args.model):
         raise UserError(f"--best-model must differ from --model ({args.model}): each run writes both")
     return Evaluator(best, episodes=args.eval_episodes, every=args.eval_every, stop_at=args.stop_when_solved,
-                     log_path=evaluations_log_path(args.model))
+                     log_path=evaluations_log_path(args.model, args.log_dir))

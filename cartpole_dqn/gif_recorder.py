@@ -26,7 +26,7 @@ import gymnasium as gym
 import numpy as np
 
 from cartpole_dqn.environment import ENV_ID, prepare_display
-from cartpole_dqn.output_files import writable
+from cartpole_dqn.output_files import written_atomically
 
 FRAME_SKIP = 2
 SCALE = 0.5
@@ -81,7 +81,7 @@ class GifRecorder(gym.Wrapper):
         # One shared palette: few colours, no flicker between frames.
         palette = first.quantize(colors=64)
         frames = [palette] + [frame.quantize(palette=palette) for frame in rest]
-        with writable(path) as path:
-            frames[0].save(path, format="GIF", save_all=True, append_images=frames[1:], loop=0,
+        with written_atomically(path) as partial:
+            frames[0].save(partial, format="GIF", save_all=True, append_images=frames[1:], loop=0,
                            duration=round(1000 * self.frame_skip / STEPS_PER_SECOND), optimize=False)
-        return path
+        return Path(path)

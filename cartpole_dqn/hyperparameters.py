@@ -15,10 +15,16 @@ import dataclasses
 from dataclasses import dataclass, field
 
 from cartpole_dqn.errors import UserError
+from cartpole_dqn.number_types import COUNT, FINITE, RealNumber, WholeNumber, check_flag
+
+UNIT = RealNumber(0.0, 1.0)
+UNIT_BELOW_ONE = RealNumber(0.0, 1.0, high_open=True)
+POSITIVE = RealNumber(0.0, low_open=True)
 
 
-def _param(default, help_text, flag=None, choices=None):
-    return field(default=default, metadata={"help": help_text, "flag": flag, "choices": choices})
+def _param(default, help_text, flag=None, choices=None, number=None):
+    """A field with its help line, its flag (if not --name), its choices or the numbers it takes."""
+    return field(default=default, metadata={"help": help_text, "flag": flag, "choices": choices, "number": number})
 
 
 @dataclass(frozen=True)
@@ -29,54 +35,44 @@ class Hyperparameters:
     changed; their defaults are the tutorial's behaviour.
     """
 
-    EPISODES: int = _param(1000, "number of games the agent plays", flag="--episodes")
-    memory_size: int = _param(2000, "replay memory length: deque(maxlen=memory_size)")
-    gamma: float = _param(0.95, "discount rate of future rewards, in [0, 1]")
-    epsilon: float = _param(1.0, "initial exploration rate, in [0, 1]")
-    epsilon_min: float = _param(0.0001, "exploration never decays below this, in [0, 1]")
-    epsilon_decay: float = _param(0.999, "epsilon is multiplied by this at each decay step, in [0, 1]")
-    learning_rate: float = _param(0.001, "optimizer learning rate (the tutorial uses Adam's default, 0.001)")
-    batch_size: int = _param(128, "transitions sampled from memory per replay")
-    dropout: float = _param(0.5, "Dropout rate after each hidden layer, in [0, 1); 0 leaves Dropout out")
+    EPISODES: int = _param(1000, "number of games the agent plays", flag="--episodes", number=COUNT)
+    memory_size: int = _param(2000, "replay memory length: deque(maxlen=memory_size)", number=COUNT)
+    gamma: float = _param(0.95, "discount rate of future rewards, in [0, 1]", number=UNIT)
+    epsilon: float = _param(1.0, "initial exploration rate, in [0, 1]", number=UNIT)
+    epsilon_min: float = _param(0.0001, "exploration never decays below this, in [0, 1]", number=UNIT)
+    epsilon_decay: float = _param(0.999, "epsilon is multiplied by this at each decay step, in [0, 1]",
+                                  number=UNIT)
+    learning_rate: float = _param(0.001, "optimizer learning rate (the tutorial uses Adam's default, 0.001)",
+                                  number=POSITIVE)
+    batch_size: int = _param(128, "transitions sampled from memory per replay", number=COUNT)
+    dropout: float = _param(0.5, "Dropout rate after each hidden layer, in [0, 1); 0 leaves Dropout out",
+                            number=UNIT_BELOW_ONE)
     kernel_initializer: str = _param("glorot_uniform", "initializer of every Dense layer's weights (a Keras name)")
     optimizer: str = _param("adam", "optimizer of the mean squared error", choices=("adam", "rmsprop"))
-    rho: float = _param(0.9, "RMSprop's discounting of its gradient average, in [0, 1) (rmsprop only)")
-    optimizer_epsilon: float = _param(1e-07, "the optimizer's numerical-stability epsilon, > 0")
-    train_start: int = _param(0, "no replay until the memory holds this many transitions")
+    rho: float = _param(0.9, "RMSprop's discounting of its gradient average, in [0, 1) (rmsprop only)",
+                        number=UNIT_BELOW_ONE)
+    optimizer_epsilon: float = _param(1e-07, "the optimizer's numerical-stability epsilon, > 0", number=POSITIVE)
+    train_start: int = _param(0, "no replay until the memory holds this many transitions",
+                              number=WholeNumber(0))
     epsilon_decay_at: str = _param(
         "replay", "when epsilon decays: after each 'replay', or in each 'remember' once the memory "
         "holds more than train_start transitions", choices=("replay", "remember"))
-    done_reward: float = _param(-10.0, "reward stored for the step that ends an episode")
+    done_reward: float = _param(-10.0, "reward stored for the step that ends an episode", number=FINITE)
     time_limit_reward: str = _param(
         "done", "reward of the step where time runs out (500 steps): 'done' gives it done_reward, "
         "'plain' keeps the environment's reward", choices=("done", "plain"))
 
     def validated(self) -> "Hyperparameters":
         """Return self, or raise UserError naming the first impossible value."""
-        for name in ("EPISODES", "memory_size", "batch_size"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value <= 0:
-                raise UserError(f"{flag_of(name)} must be a positive whole number, got {value!r}")
-        for name in ("gamma", "epsilon", "epsilon_min", "epsilon_decay"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise UserError(f"{flag_of(name)} must be between 0 and 1, got {value!r}")
-        for name in ("dropout", "rho"):
-            value = getattr(self, name)
-            if not 0.0 <= value < 1.0:
-                raise UserError(f"{flag_of(name)} must be at least 0 and below 1, got {value!r}")
-        for name in ("learning_rate", "optimizer_epsilon"):
-            value = getattr(self, name)
-            if not value > 0.0:
-                raise UserError(f"{flag_of(name)} must be positive, got {value!r}")
-        if not (isinstance(self.train_start, int) and 0 <= self.train_start < self.memory_size):
+        for f in dataclasses.fields(self):
+            value, number, choices = getattr(self, f.name), f.metadata["number"], f.metadata["choices"]
+            if number is not None:
+                check_flag(flag_of(f.name), value, number)
+            if choices and value not in choices:
+                raise UserError(f"{flag_of(f.name)} must be one of {', '.join(choices)}, got {value!r}")
+        if self.train_start >= self.memory_size:
             raise UserError(f"{flag_of('train_start')} must be a whole number from 0 to below "
                             f"{flag_of('memory_size')} ({self.memory_size}), got {self.train_start!r}")
-        for f in dataclasses.fields(self):
-            choices = f.metadata["choices"]
-            if choices and getattr(self, f.name) not in choices:
-                raise UserError(f"{flag_of(f.name)} must be one of {', '.join(choices)}, "
-                                f"got {getattr(self, f.name)!r}")
         return self
 
     def replace(self, **changes) -> "Hyperparameters":

@@ -14,7 +14,7 @@ train.
 from __future__ import annotations
 
 import logging
-import os
+import warnings
 from pathlib import Path
 
 import keras
@@ -24,6 +24,7 @@ from keras.models import Model
 from cartpole_dqn import foreign_models
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.hyperparameters import DEFAULTS, flag_of
+from cartpole_dqn.output_files import written_atomically
 
 
 def OurModel(input_shape, action_space, hyperparameters=DEFAULTS):
@@ -71,22 +72,17 @@ def compile_for_training(model, hyperparameters=DEFAULTS):
 
 
 def save_model(model, path) -> None:
-    """Save ``model`` to ``path`` atomically: write a sibling file, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Keras picks the format from the extension, so the partial file keeps it.
-    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+    """Save ``model`` to ``path`` atomically: write a uniquely named sibling file, then rename."""
     absl_log = logging.getLogger("absl")
     level = absl_log.level
     # Keras warns on every .h5 save that the format is legacy; the tutorial's
     # format is the point here, and the warning would interleave with training.
     absl_log.setLevel(logging.ERROR)
     try:
-        model.save(partial)
-        os.replace(partial, path)
+        with written_atomically(path, durable=True) as partial:
+            model.save(partial)
     finally:
         absl_log.setLevel(level)
-        partial.unlink(missing_ok=True)
 
 
 def load_model(path, state_size: int, action_size: int):
@@ -103,17 +99,27 @@ def load_model(path, state_size: int, action_size: int):
             f"no model file at {path}; train one first with: python -m cartpole_dqn train --model {path}"
         )
     try:
-        model = keras.models.load_model(path, compile=False)
-    except Exception as exc:  # Keras raises many types for a bad file
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"{path} is not a readable Keras model ({reason})") from None
-    inputs, outputs = model.input_shape, model.output_shape
+        # Keras warns about some odd files before it fails on them: the error says it once.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # safe_mode (Keras's default, spelt out): a Lambda layer's Python code
+            # or a class from outside Keras is refused, never run.
+            model = keras.models.load_model(path, compile=False, safe_mode=True)
+            inputs, outputs = model.input_shape, model.output_shape
+            other_version = foreign_models.other_keras_training_config(path)
+    except Exception as exc:  # Keras, h5py and zipfile raise many types for a bad file
+        raise UserError(f"{path} is not a readable Keras model ({_first_sentence(exc)})") from None
     if not (len(inputs) == 2 and inputs[-1] == state_size and len(outputs) == 2 and outputs[-1] == action_size):
         raise UserError(
             f"{path} holds a network of input {tuple(inputs)} and output {tuple(outputs)}; "
             f"CartPole needs input (None, {state_size}) and output (None, {action_size})"
         )
-    other_version = foreign_models.other_keras_training_config(path)
     if other_version:
         print(foreign_models.note_on_loading(path, other_version), flush=True)
     return foreign_models.with_usable_name(model)
+
+
+def _first_sentence(exc: Exception) -> str:
+    """The start of an exception's message, enough to say what is wrong in one line."""
+    text = " ".join(str(exc).split())
+    return text.split(". ")[0][:300] if text else type(exc).__name__

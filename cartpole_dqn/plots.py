@@ -15,8 +15,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from cartpole_dqn.output_files import writable
 from cartpole_dqn.environment import MAX_SCORE
+from cartpole_dqn.output_files import written_atomically
 
 MOVING_AVERAGE_WINDOW = 20  # episodes averaged in the training plot's smooth line
 
@@ -32,9 +32,9 @@ def _new_figure(width=8.0, height=4.5) -> Figure:
 
 
 def _save(figure: Figure, path) -> Path:
-    with writable(path) as path:
-        figure.savefig(path, format="png")
-    return path
+    with written_atomically(path) as partial:
+        figure.savefig(partial, format="png")
+    return Path(path)
 
 
 def moving_average(scores, window: int = MOVING_AVERAGE_WINDOW) -> np.ndarray:

@@ -23,9 +23,12 @@ class TensorBoardLog:
     """Episode hook: one point per episode on the ``score``, ``epsilon`` and ``memory`` charts."""
 
     def __init__(self, log_dir):
-        self.writer = tf.summary.create_file_writer(str(log_dir))
+        self.log_dir = log_dir
+        self.writer = None  # made at the first episode: no empty event file when none finishes
 
     def __call__(self, agent, episode, score):
+        if self.writer is None:
+            self.writer = tf.summary.create_file_writer(str(self.log_dir))
         values = {"score": score, "epsilon": agent.epsilon, "memory": len(agent.memory)}
         with self.writer.as_default(step=episode):
             for tag, value in values.items():

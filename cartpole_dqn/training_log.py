@@ -1,18 +1,17 @@
 """Record every training episode to a CSV file, and plot the scores at the end.
 
 ``TrainingLog`` is an episode hook (``agent.episode_hooks``): after each
-episode it appends one row and flushes, so the file is complete up to the
-last finished episode even if training is killed.  ``write_plot`` draws the
+episode it writes the file with one more row, so the file is complete up to
+the last finished episode even if training is killed.  ``write_plot`` draws the
 scores once training ends or is interrupted.
 """
 
 from __future__ import annotations
 
-import csv
 import time
 from pathlib import Path
 
-from cartpole_dqn.output_files import writable
+from cartpole_dqn.output_files import write_csv
 
 CSV_COLUMNS = ("episode", "score", "epsilon", "steps", "wall_time")
 
@@ -33,35 +32,44 @@ class TrainingLog:
     """Episode hook writing ``episode, score, epsilon, steps, wall_time`` rows.
 
     ``steps`` is the total of environment steps since training started and
-    ``wall_time`` the seconds since this log was created.
+    ``wall_time`` the seconds since this log was created.  The whole file is
+    rewritten (atomically) after each episode: a few kilobytes, and a reader
+    never sees a half-written row.  Nothing is written before the first row.
     """
 
     def __init__(self, csv_path, plot_path):
         self.csv_path, self.plot_path = Path(csv_path), Path(plot_path)
-        with writable(self.csv_path) as path:
-            self._file = open(path, "w", newline="")
-        self._writer = csv.writer(self._file)
-        self._writer.writerow(CSV_COLUMNS)
-        self._file.flush()
         self._start = time.perf_counter()
-        self._steps = 0
-        self.scores = []
+        self.rows = []
+
+    @property
+    def scores(self):
+        return [row[1] for row in self.rows]
 
     def __call__(self, agent, episode, score):
-        self.scores.append(score)
-        self._steps += score
-        self._writer.writerow((episode, score, f"{agent.epsilon:.6g}", self._steps,
-                               f"{time.perf_counter() - self._start:.3f}"))
-        self._file.flush()
+        steps = (self.rows[-1][3] if self.rows else 0) + score
+        self.rows.append((episode, score, f"{agent.epsilon:.6g}", steps,
+                          f"{time.perf_counter() - self._start:.3f}"))
+        write_csv(self.csv_path, CSV_COLUMNS, self.rows)
         return False  # never asks training to stop
 
-    def close(self) -> None:
-        self._file.close()
+    # -- checkpoints (cartpole_dqn.checkpoint) ---------------------------
 
-    def write_plot(self, saved_episodes=()) -> Path:
-        """Close the CSV and draw the scores logged so far to ``plot_path``, marking ``saved_episodes``."""
+    def checkpoint_state(self) -> dict:
+        return {"rows": self.rows, "seconds": time.perf_counter() - self._start}
+
+    def restore_checkpoint_state(self, state) -> None:
+        """Go on from a checkpoint: its rows (the file loses any written after it), its clock."""
+        self.rows = [tuple(row) for row in state["rows"]]
+        self._start = time.perf_counter() - state["seconds"]
+        if self.rows:
+            write_csv(self.csv_path, CSV_COLUMNS, self.rows)
+
+    def write_plot(self, saved_episodes=()) -> Path | None:
+        """Draw the scores logged so far to ``plot_path``, marking ``saved_episodes``; None if none were."""
+        if not self.rows:
+            return None
         from cartpole_dqn.plots import plot_training_scores
 
-        self.close()
         plot_training_scores(self.scores, self.plot_path, saved_episodes)
         return self.plot_path

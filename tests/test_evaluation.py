@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from cartpole_dqn import model as model_io
+from cartpole_dqn import output_files
 from cartpole_dqn.environment import make_env
 from cartpole_dqn.evaluation import Evaluator, best_model_path, evaluations_log_path, play_greedy
 from cartpole_dqn.hyperparameters import DEFAULTS
@@ -112,7 +112,7 @@ def test_an_interrupted_best_save_keeps_the_previous_best(tmp_path, monkeypatch)
     def interrupted(source, target):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(model_io.os, "replace", interrupted)
+    monkeypatch.setattr(output_files.os, "replace", interrupted)
     agent.model.get_layer(index=1).kernel.assign_add(np.ones((4, 512), np.float32))
     with pytest.raises(KeyboardInterrupt):
         evaluator(agent, 1, 10)
@@ -155,7 +155,7 @@ def test_train_stops_when_solved_and_test_best_plays_the_best_model(cli, tmp_pat
 @pytest.mark.parametrize("args, message", [
     (["train", "--eval-episodes", "-1"], "--eval-episodes must be 0 (off) or a positive whole number"),
     (["train", "--eval-every", "0"], "--eval-every must be a positive whole number"),
-    (["train", "--stop-when-solved", "600"], "--stop-when-solved threshold must be in (0, 500]"),
+    (["train", "--stop-when-solved", "600"], "--stop-when-solved must be above 0 and at most 500"),
     (["train", "--eval-episodes", "0", "--stop-when-solved"], "--stop-when-solved and --eval-every need evaluation"),
     (["train", "--best-model", "cartpole-dqn.h5"], "--best-model must differ from --model"),
     (["test", "--best", "--model", "none.h5"], "no best model at none-best.h5"),

@@ -65,7 +65,7 @@ class ScriptedAgent:
 def scripted_train(monkeypatch, tmp_path):
     monkeypatch.setattr(cli, "_new_agent", ScriptedAgent)
     monkeypatch.chdir(tmp_path)
-    return lambda *args: cli.main(["train", *args])
+    return lambda *args: cli.main(["train", "--no-checkpoint", *args])  # the stand-in has no network to keep
 
 
 def test_log_files_sit_beside_the_model_unless_a_folder_is_given(tmp_path):
@@ -114,7 +114,9 @@ def test_interrupted_training_keeps_its_log_and_plot(scripted_train, tmp_path, m
 def test_unwritable_log_folder_is_a_one_line_error(scripted_train, tmp_path, capsys):
     (tmp_path / "taken").write_text("a file, not a folder")
     assert scripted_train("--log-dir", "taken") == cli.EXIT_USER_ERROR
-    assert capsys.readouterr().err.startswith("cartpole-dqn: error: cannot write taken/")
+    assert capsys.readouterr().err == ("cartpole-dqn: error: training log taken/cartpole-dqn-training.csv cannot be "
+                                       "written: taken is a file, not a folder\n")
+    assert not (tmp_path / "cartpole-dqn-evals.csv").exists()
 
 
 def test_moving_average_covers_the_first_episodes_too():

@@ -1,0 +1,174 @@
+"""Checkpoints: a killed run resumes exactly where it stopped; a checkpoint holds all training needs."""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from cartpole_dqn import checkpoint
+from cartpole_dqn.agent import DQNAgent
+from cartpole_dqn.errors import UserError
+from cartpole_dqn.hyperparameters import DEFAULTS
+from conftest import REPO
+
+EPISODES = 20
+# Evaluation every 4 episodes, so that its best mean and records must resume too.
+TRAIN = ["train", "--seed", "7", "--episodes", str(EPISODES), "--checkpoint-every", "0",
+         "--eval-every", "4", "--eval-episodes", "2", "--render", "none"]
+
+
+def start(tmp_path, *args):
+    return subprocess.Popen([sys.executable, "-m", "cartpole_dqn", *TRAIN, *args], cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def kill_after(process, episode_lines):
+    """SIGKILL ``process`` right after it printed that many episode lines (mid-way through its episode hooks)."""
+    seen = 0
+    while seen < episode_lines:
+        line = process.stdout.readline()
+        assert line, process.stderr.read()
+        seen += line.startswith("episode:")
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+
+
+def episode_lines(text):
+    return [line for line in text.splitlines() if line.startswith(("episode:", "eval:"))]
+
+
+def finish(process):
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    return out
+
+
+def test_a_run_killed_twice_and_resumed_prints_and_ends_as_the_uninterrupted_run(tmp_path):
+    whole = start(tmp_path, "--model", "whole.h5")
+    # The second run is killed right after an episode line (while it evaluates, logs and checkpoints)...
+    kill_after(start(tmp_path, "--model", "killed.h5"), 7)
+    expected = finish(whole)
+    first = episode_lines(expected)
+
+    # ...resumed, and killed again, this time at a moment unrelated to episode ends.
+    resumed = start(tmp_path, "--model", "killed.h5", "--resume")
+    assert resumed.stdout.readline().startswith("resumed from killed.ckpt after episode ")
+    assert resumed.stdout.readline().startswith("episode: ")
+    time.sleep(0.3)
+    resumed.send_signal(signal.SIGKILL)
+    resumed.communicate(timeout=60)
+
+    out = finish(start(tmp_path, "--model", "killed.h5", "--resume"))
+    head, *rest = out.splitlines()
+    done = int(head.split("after episode ")[1].split(":")[0]) + 1
+    assert 0 < done < EPISODES
+    resumed_lines = episode_lines("\n".join(rest))
+    assert resumed_lines[0].startswith(f"episode: {done}/{EPISODES}, ")
+    assert resumed_lines == first[first.index(resumed_lines[0]):]
+    assert out.splitlines()[-1] == expected.splitlines()[-1].replace("whole", "killed")  # the models line
+
+    whole_ckpt, killed_ckpt = (checkpoint.read(tmp_path / name) for name in ("whole.ckpt", "killed.ckpt"))
+    for name, array in whole_ckpt[1].items():  # weights, Adam's moments and step, the memory, NumPy's keys
+        np.testing.assert_array_equal(killed_ckpt[1][name], array, err_msg=name)
+    assert killed_ckpt[0]["epsilon"] == whole_ckpt[0]["epsilon"]
+    assert killed_ckpt[0]["hooks"]["Evaluator"] == whole_ckpt[0]["hooks"]["Evaluator"]
+    rows = (tmp_path / "killed-training.csv").read_text().splitlines()
+    assert [row.split(",")[:4] for row in rows] == \
+        [row.split(",")[:4] for row in (tmp_path / "whole-training.csv").read_text().splitlines()]
+
+
+def test_resume_refuses_a_checkpoint_of_another_recipe_before_loading_tensorflow(tmp_path):
+    agent = DQNAgent(DEFAULTS.replace(EPISODES=1), seed=7)
+    agent.run()
+    checkpoint.save(agent, tmp_path / "cartpole-dqn.ckpt")
+    code = ("import sys\nfrom cartpole_dqn.cli import main\n"
+            "assert main(sys.argv[1:]) == 2\nassert 'tensorflow' not in sys.modules\n")
+
+    def refused(*args):
+        result = subprocess.run([sys.executable, "-c", code, *args], cwd=tmp_path, capture_output=True, text=True,
+                                env={**os.environ, "PYTHONPATH": str(REPO)})
+        assert result.returncode == 0, result.stderr
+        return result.stderr
+
+    assert refused("train", "--resume", "--seed", "7", "--gamma", "0.99", "--batch-size", "64") == (
+        "cartpole-dqn: error: cartpole-dqn.ckpt was written by a run with --gamma 0.95 (asked: 0.99), "
+        "--batch-size 128 (asked: 64); resume with the same settings, or train without --resume\n")
+    assert refused("train", "--resume") == (
+        "cartpole-dqn: error: cartpole-dqn.ckpt was written by a run with --seed 7 (asked: none); "
+        "resume with the same settings, or train without --resume\n")
+    assert refused("train", "--resume", "other.ckpt") == (
+        "cartpole-dqn: error: no checkpoint at other.ckpt to resume from; train without --resume to start one\n")
+
+
+def test_loading_a_checkpoint_restores_the_optimizer_and_all_training_state(tmp_path):
+    path = tmp_path / "run.ckpt"
+    hyperparameters = DEFAULTS.replace(EPISODES=3, batch_size=16)
+    agent = DQNAgent(hyperparameters, seed=3)
+    agent.run()
+    checkpoint.save(agent, path)
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    agent.EPISODES, agent.resume_episode = 5, 3  # the same agent goes on: what a reloaded one must do
+    expected = agent.run()[3:]
+
+    random.seed(0)
+    np.random.seed(0)  # the reloaded agent's streams come from the file, not from here
+    reloaded = DQNAgent(hyperparameters.replace(EPISODES=5), seed=3)
+    reloaded.load(path)
+    assert random.getstate() == python_state
+    assert np.array_equal(np.random.get_state()[1], numpy_state[1])
+    assert int(reloaded.model.optimizer.iterations.numpy()) == sum(agent.scores[:3]) - 3  # one replay per step
+    assert reloaded.run()[3:] == expected
+    for ours, theirs in zip(reloaded.model.variables + reloaded.model.optimizer.variables,
+                            agent.model.variables + agent.model.optimizer.variables):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_the_dropout_seed_generators_are_in_the_checkpoint():
+    agent = DQNAgent(DEFAULTS, seed=0)
+    seeds = [v for v in agent.model.variables if "seed_generator" in v.path]
+    assert len(seeds) == 3  # one per Dropout layer, saved with the model's variables
+
+
+def test_a_plain_model_file_stays_a_plain_keras_file(tmp_path):
+    agent = DQNAgent(DEFAULTS.replace(EPISODES=1), seed=0)
+    agent.save(tmp_path / "cartpole-dqn.h5")
+    assert keras.models.load_model(tmp_path / "cartpole-dqn.h5").output_shape == (None, 2)
+
+
+def test_a_broken_checkpoint_is_a_one_line_error(tmp_path):
+    path = tmp_path / "bad.ckpt"
+    path.write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(UserError, match=r"bad\.ckpt is not a readable checkpoint"):
+        checkpoint.read(path)
+
+
+def test_the_checkpointer_writes_at_its_interval_at_the_end_and_after_a_saved_model(tmp_path, monkeypatch):
+    written = []
+    monkeypatch.setattr(checkpoint, "save", lambda agent, path, hooks: written.append(len(agent.scores)))
+
+    class Agent:
+        EPISODES, scores, saved_episodes = 10, [], []
+
+    hook = checkpoint.Checkpointer(tmp_path / "c.ckpt", interval=3600)
+    for episode in range(10):
+        Agent.scores = list(range(episode + 1))
+        Agent.saved_episodes = [4] if episode >= 4 else []
+        hook(Agent, episode, 10)
+    assert written == [5, 10]  # after the saved model (episode 4) and after the last episode
+
+
+def test_test_refuses_a_checkpoint_in_one_line(tmp_path, monkeypatch, capsys):
+    from cartpole_dqn import cli
+
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["test", "--model", "run.ckpt", "--render", "none"]) == cli.EXIT_USER_ERROR
+    assert capsys.readouterr().err == ("cartpole-dqn: error: run.ckpt is a training checkpoint, for train --resume; "
+                                       "test plays a model file (.h5, .keras)\n")

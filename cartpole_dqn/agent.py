@@ -79,6 +79,8 @@ class DQNAgent:
         """Install a Q-network and compile the calls the hot loop makes."""
         self._model = model
         self._next_q = None  # (state, Q-values) that the last replay computed for the next act
+        self.target_model = self._new_target_model(model)  # before the calls that use it are traced
+        self._since_target_update = 0  # replays or episodes (target_update_unit)
         states = tf.TensorSpec([None, self.state_size], tf.float32)
         minibatch = [states, tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.float32),
                      states, tf.TensorSpec([None], tf.bool), tf.TensorSpec([], tf.float32)]
@@ -86,6 +88,7 @@ class DQNAgent:
         self._replay_step = _compiled(self._train_on_targets, minibatch)
         self._replay_then_predict = _compiled(self._train_then_predict, minibatch + [states])
         self._targets = _compiled(self._q_targets, minibatch)
+        self._update_target = _compiled(self._move_target_toward_online, [])
 
     def _q_targets(self, states, actions, rewards, next_states, dones, gamma):
         """The tutorial's y_target for a whole minibatch at once.
@@ -97,9 +100,25 @@ class DQNAgent:
         """
         q_all = self._model(tf.concat([states, next_states], axis=0), training=False)
         q, q_next = tf.split(q_all, 2, axis=0)
-        target = tf.where(dones, rewards, rewards + gamma * tf.reduce_max(q_next, axis=1))
+        target = tf.where(dones, rewards, rewards + gamma * self._next_state_values(q_next, next_states))
         chosen = tf.one_hot(actions, self.action_size, on_value=True, off_value=False)
         return tf.where(chosen, target[:, None], q)
+
+    def _next_state_values(self, q_next, next_states):
+        """What each next state is worth: max_a Q(s', a), from the target network if there is one.
+
+        ``q_next`` is the online network's Q(s', .).  With Double DQN (the
+        author's DDQN lesson) the online network picks the action and the
+        target network values it.  The target network's pass is part of the
+        same compiled call.
+        """
+        if self.target_model is None:
+            return tf.reduce_max(q_next, axis=1)
+        target_q_next = self.target_model(next_states, training=False)
+        if not self.hyperparameters.double_dqn:
+            return tf.reduce_max(target_q_next, axis=1)
+        best = tf.argmax(q_next, axis=1, output_type=tf.int32)
+        return tf.gather(target_q_next, best, axis=1, batch_dims=1)
 
     def _train_on_targets(self, states, actions, rewards, next_states, dones, gamma):
         """One gradient step on the minibatch, as the tutorial's single ``fit`` call."""
@@ -121,6 +140,35 @@ class DQNAgent:
         self._train_on_targets(states, actions, rewards, next_states, dones, gamma)
         return self._model(upcoming, training=False)
 
+    # -- the target network (off in the tutorial's recipe) -----------------
+
+    def _new_target_model(self, model):
+        """A copy of ``model`` to value next states, or None without target_update_every."""
+        if not self.hyperparameters.target_update_every:
+            return None
+        target_model = keras.models.clone_model(model)
+        target_model.set_weights(model.get_weights())
+        return target_model
+
+    def _move_target_toward_online(self):
+        tau = self.hyperparameters.tau
+        for target, online in zip(self.target_model.weights, self._model.weights):
+            target.assign(online if tau == 1.0 else (1.0 - tau) * target + tau * online)
+
+    def update_target_model(self):
+        """Copy the online weights into the target network, or move them tau of the way (soft update)."""
+        self._update_target()
+
+    def _count_toward_target_update(self, unit):
+        """Count one replay or episode (``unit``); update the target network every target_update_every."""
+        hp = self.hyperparameters
+        if self.target_model is None or hp.target_update_unit != unit:
+            return
+        self._since_target_update += 1
+        if self._since_target_update == hp.target_update_every:
+            self._since_target_update = 0
+            self.update_target_model()
+
     # -- the tutorial's methods -------------------------------------------
 
     def remember(self, state, action, reward, next_state, done):
@@ -141,6 +189,17 @@ class DQNAgent:
         if truncated and self.hyperparameters.time_limit_reward == "plain":
             return reward
         return self.hyperparameters.done_reward if terminated or truncated else reward
+
+    def done_to_store(self, terminated, truncated):
+        """The ``done`` stored with a step: whether its target stops at its reward.
+
+        The tutorial's: the pole fell, the cart left, or time ran out.  With
+        bootstrap_time_limit, a cut by the time limit is no end of the
+        pole's future, so the next state is valued as after any other step.
+        """
+        if self.hyperparameters.bootstrap_time_limit:
+            return terminated
+        return terminated or truncated
 
     def act(self, state):
         """Epsilon-greedy: a random action with probability epsilon, else argmax Q."""
@@ -184,6 +243,7 @@ class DQNAgent:
         upcoming = self.memory[-1][3]
         q = self._replay_then_predict(*self.sample_minibatch(), self.gamma, upcoming)
         self._next_q = (upcoming, q.numpy())
+        self._count_toward_target_update("replays")
         if self.hyperparameters.epsilon_decay_at == "replay":
             self._decay_epsilon()
 
@@ -214,7 +274,7 @@ class DQNAgent:
                 done = terminated or truncated
                 next_state = np.reshape(next_state, [1, self.state_size])
                 reward = self.reward_to_store(reward, terminated, truncated)
-                self.remember(state, action, reward, next_state, done)
+                self.remember(state, action, reward, next_state, self.done_to_store(terminated, truncated))
                 state = next_state
                 i += 1
                 if done:
@@ -226,6 +286,7 @@ class DQNAgent:
                         self.saved_episodes.append(e)
                     break
                 self.replay()
+            self._count_toward_target_update("episodes")
             if any([hook(self, e, i) for hook in self.episode_hooks]):
                 break
         return self.scores

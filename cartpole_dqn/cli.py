@@ -51,11 +51,17 @@ def _add_hyperparameters(parser):
     for field in dataclasses.fields(Hyperparameters):
         if field.name == "EPISODES":
             continue  # --episodes, shared with the other commands
+        help_text = f"{field.metadata['help']} ({_preset_values(field)})"
         # Left out of args unless given, so that the preset fills it in.
+        if isinstance(field.default, bool):
+            # --double-dqn / --no-double-dqn: either can override a preset.
+            group.add_argument(flag_of(field.name), dest=field.name, action=argparse.BooleanOptionalAction,
+                               default=argparse.SUPPRESS, help=help_text)
+            continue
         group.add_argument(flag_of(field.name), dest=field.name, type=type(field.default),
                            default=argparse.SUPPRESS, choices=field.metadata["choices"],
                            metavar=None if field.metadata["choices"] else field.name.upper(),
-                           help=f"{field.metadata['help']} ({_preset_values(field)})")
+                           help=help_text)
 
 
 def _preset_values(field):

@@ -50,6 +50,25 @@ class Hyperparameters:
     time_limit_reward: str = _param(
         "done", "reward of the step where time runs out (500 steps): 'done' gives it done_reward, "
         "'plain' keeps the environment's reward", choices=("done", "plain"))
+    # Learning that stays learned: what the author's DDQN lesson, CleanRL and
+    # Stable Baselines3 add to DQN.  Each is off by default (the tutorial has none).
+    target_update_every: int = _param(
+        0, "keep a target network that values the next states, updated every N replays or episodes "
+        "(--target-update-unit); 0: none, the online network values them as in the tutorial")
+    target_update_unit: str = _param(
+        "replays", "what --target-update-every counts: 'replays' or 'episodes'", choices=("replays", "episodes"))
+    tau: float = _param(
+        1.0, "each target update moves the target weights this fraction of the way to the online ones: "
+        "1 copies them (hard update), below 1 is a soft update, in (0, 1]")
+    double_dqn: bool = _param(
+        False, "Double DQN targets: the online network picks argmax_a Q(s', a), the target network values "
+        "it (needs a target network)")
+    loss: str = _param(
+        "mse", "loss between prediction and target: 'mse' (the tutorial's) or 'huber' (squared within 1 of "
+        "the target, linear beyond)", choices=("mse", "huber"))
+    bootstrap_time_limit: bool = _param(
+        False, "at the time limit (500 steps, a cut, not a fall) value the next state as after any other "
+        "step instead of ending the target there (needs --time-limit-reward plain)")
 
     def validated(self) -> "Hyperparameters":
         """Return self, or raise UserError naming the first impossible value."""
@@ -72,11 +91,22 @@ class Hyperparameters:
         if not (isinstance(self.train_start, int) and 0 <= self.train_start < self.memory_size):
             raise UserError(f"{flag_of('train_start')} must be a whole number from 0 to below "
                             f"{flag_of('memory_size')} ({self.memory_size}), got {self.train_start!r}")
+        if not (isinstance(self.target_update_every, int) and self.target_update_every >= 0):
+            raise UserError(f"{flag_of('target_update_every')} must be a whole number, 0 or more, "
+                            f"got {self.target_update_every!r}")
+        if not 0.0 < self.tau <= 1.0:
+            raise UserError(f"{flag_of('tau')} must be above 0 and at most 1, got {self.tau!r}")
         for f in dataclasses.fields(self):
             choices = f.metadata["choices"]
             if choices and getattr(self, f.name) not in choices:
                 raise UserError(f"{flag_of(f.name)} must be one of {', '.join(choices)}, "
                                 f"got {getattr(self, f.name)!r}")
+        if self.double_dqn and not self.target_update_every:
+            raise UserError(f"{flag_of('double_dqn')} needs a target network: give "
+                            f"{flag_of('target_update_every')} N")
+        if self.bootstrap_time_limit and self.time_limit_reward != "plain":
+            raise UserError(f"{flag_of('bootstrap_time_limit')} needs {flag_of('time_limit_reward')} plain: "
+                            "a step that is no failure cannot carry the failure's reward")
         return self
 
     def replace(self, **changes) -> "Hyperparameters":

@@ -59,7 +59,7 @@ def _dense(units, activation, initializer):
 
 
 def compile_for_training(model, learning_rate=None, hyperparameters=DEFAULTS):
-    """Compile ``model`` with MSE and the optimizer of ``hyperparameters`` (Adam by default)."""
+    """Compile ``model`` with the loss and optimizer of ``hyperparameters`` (MSE and Adam by default)."""
     hp = _with_learning_rate(hyperparameters, learning_rate)
     if hp.optimizer == "rmsprop":
         optimizer = keras.optimizers.RMSprop(learning_rate=hp.learning_rate, rho=hp.rho,
@@ -68,7 +68,8 @@ def compile_for_training(model, learning_rate=None, hyperparameters=DEFAULTS):
         optimizer = keras.optimizers.Adam(learning_rate=hp.learning_rate, epsilon=hp.optimizer_epsilon)
     # A loss object, not the string "mse": Keras 3 saves "mse" to .h5 in a
     # form its own load_model cannot read back.
-    model.compile(loss=keras.losses.MeanSquaredError(), optimizer=optimizer)
+    loss = keras.losses.Huber() if hp.loss == "huber" else keras.losses.MeanSquaredError()
+    model.compile(loss=loss, optimizer=optimizer)
     return model
 
 

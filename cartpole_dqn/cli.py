@@ -45,8 +45,9 @@ def _add_model(parser, help_text):
 def _add_hyperparameters(parser):
     parser.add_argument("--preset", choices=PRESETS, default=DEFAULT_PRESET,
                         help="the recipe every hyperparameter comes from, unless its own flag is given: "
-                             "'tutorial' (the tutorial's README) or 'dqn-script' (the tutorial repository's "
-                             f"Cart_Pole_game_DQN.py) (default: {DEFAULT_PRESET})")
+                             "'tutorial' (the tutorial's README), 'dqn-script' (the tutorial repository's "
+                             "Cart_Pole_game_DQN.py) or 'ddqn' (the author's next lesson, Cartpole_DDQN_TF2.py, "
+                             f"with CartPole-v1's 500-step limit) (default: {DEFAULT_PRESET})")
     group = parser.add_argument_group("hyperparameters (each flag overrides the preset's value)")
     for field in dataclasses.fields(Hyperparameters):
         if field.name == "EPISODES":

@@ -6,7 +6,8 @@ everywhere.  The names are the tutorial's own (``EPISODES``, ``gamma``,
 ``epsilon``, ...), so a reader of the tutorial finds them.
 
 :data:`PRESETS` names whole recipes: ``tutorial`` (the defaults) and
-``dqn-script``, the tutorial repository's later script ``Cart_Pole_game_DQN.py``.
+``dqn-script``, the tutorial repository's later script ``Cart_Pole_game_DQN.py``;
+``ddqn``, the author's next lesson (Double DQN with a target network).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class Hyperparameters:
     batch_size: int = _param(128, "transitions sampled from memory per replay")
     dropout: float = _param(0.5, "Dropout rate after each hidden layer, in [0, 1); 0 leaves Dropout out")
     kernel_initializer: str = _param("glorot_uniform", "initializer of every Dense layer's weights (a Keras name)")
-    optimizer: str = _param("adam", "optimizer of the mean squared error", choices=("adam", "rmsprop"))
+    optimizer: str = _param("adam", "optimizer that minimises the loss", choices=("adam", "rmsprop"))
     rho: float = _param(0.9, "RMSprop's discounting of its gradient average, in [0, 1) (rmsprop only)")
     optimizer_epsilon: float = _param(1e-07, "the optimizer's numerical-stability epsilon, > 0")
     train_start: int = _param(0, "no replay until the memory holds this many transitions")
@@ -121,16 +122,26 @@ def flag_of(name: str) -> str:
 
 DEFAULTS = Hyperparameters()
 
+# The repository's Cart_Pole_game_DQN.py (November 2019): no Dropout, He
+# initialisation, RMSprop as in DeepMind's DQN, replay from 1000
+# transitions, -100 for a fall but no penalty for reaching the time limit.
+_DQN_SCRIPT = DEFAULTS.replace(
+    dropout=0.0, kernel_initializer="he_uniform", optimizer="rmsprop", learning_rate=0.00025,
+    rho=0.95, optimizer_epsilon=0.01, epsilon_min=0.001, train_start=1000,
+    epsilon_decay_at="remember", done_reward=-100.0, time_limit_reward="plain")
+
 # Named recipes; the command line's --preset picks one, its flags override single values.
 PRESETS = {
     "tutorial": DEFAULTS,
-    # The repository's Cart_Pole_game_DQN.py (November 2019): no Dropout, He
-    # initialisation, RMSprop as in DeepMind's DQN, replay from 1000
-    # transitions, -100 for a fall but no penalty for reaching the time limit.
-    "dqn-script": DEFAULTS.replace(
-        dropout=0.0, kernel_initializer="he_uniform", optimizer="rmsprop", learning_rate=0.00025,
-        rho=0.95, optimizer_epsilon=0.01, epsilon_min=0.001, train_start=1000,
-        epsilon_decay_at="remember", done_reward=-100.0, time_limit_reward="plain"),
+    "dqn-script": _DQN_SCRIPT,
+    # The author's next lesson, Cartpole_DDQN_TF2.py in pythonlessons/Reinforcement_Learning:
+    # the script's network and optimizer, minibatches of 32, epsilon down to 0.01,
+    # and a target network copied from the online one after every episode for
+    # Double DQN targets.  (His script also raises the time limit to 4000 steps;
+    # CartPole-v1's 500 stays here.)
+    "ddqn": _DQN_SCRIPT.replace(
+        epsilon_min=0.01, batch_size=32, target_update_every=1, target_update_unit="episodes",
+        double_dqn=True),
 }
 DEFAULT_PRESET = "tutorial"
 DEFAULT_MODEL_PATH = "cartpole-dqn.h5"  # the tutorial's file name

@@ -3,7 +3,8 @@
 The network maps a CartPole state (4 numbers) to one Q-value per action
 (2 numbers): Dense 512 -> 256 -> 64 with ReLU, Dropout(0.5) after each hidden
 layer, a linear output, mean squared error and Adam.  The ``dqn-script``
-preset drops the Dropout, initialises with he_uniform and uses RMSprop.
+preset drops the Dropout, initialises with he_uniform and uses RMSprop;
+``--loss huber`` swaps the mean squared error for the Huber loss.
 
 Saving writes beside the target and renames, so an interrupted save never
 destroys the previous model.  Loading recompiles the network, because in

@@ -122,6 +122,7 @@ class DQNAgent:
             return None
         upcoming = self.memory[-1][3]
         q_upcoming = self.network.train_step_then_q(self.sample_minibatch(), self.gamma, upcoming)
+        self._count_toward_target_update("replays")
         if self.hyperparameters.epsilon_decay_at == "replay":
             self._decay_epsilon()
         return q_upcoming
@@ -162,7 +163,7 @@ class DQNAgent:
                 done = terminated or truncated
                 next_state = np.reshape(next_state, [1, self.state_size])
                 reward = self.reward_to_store(reward, terminated, truncated)
-                self.remember(state, action, reward, next_state, done)
+                self.remember(state, action, reward, next_state, self.done_to_store(terminated, truncated))
                 state = next_state
                 i += 1
                 if done:
@@ -174,6 +175,7 @@ class DQNAgent:
                         self.saved_episodes.append(e)
                     break
                 q_values = self.replay()
+            self._count_toward_target_update("episodes")
             if any([hook(self, e, i) for hook in self.episode_hooks]):
                 break
         return self.scores
@@ -198,7 +200,32 @@ class DQNAgent:
 
     @model.setter
     def model(self, model) -> None:
-        self.network = CompiledQNetwork(model)
+        hp = self.hyperparameters
+        # The target network, if any, exists before the calls that use it are traced.
+        target_model = model_io.copy_of(model) if hp.target_update_every else None
+        self.network = CompiledQNetwork(model, target_model, double_dqn=hp.double_dqn, tau=hp.tau)
+        self.since_target_update = 0  # replays or episodes (target_update_unit) since the last update
+
+    # -- the target network of the author's DDQN lesson (off in the tutorial's recipe) --
+
+    @property
+    def target_model(self):
+        """The network that values next states, or None: then the online network does, as in the tutorial."""
+        return self.network.target_model
+
+    def update_target_model(self) -> None:
+        """Copy the online weights into the target network, or move them tau of the way (soft update)."""
+        self.network.update_target()
+
+    def _count_toward_target_update(self, unit: str) -> None:
+        """Count one replay or episode (``unit``); update the target network every target_update_every."""
+        hp = self.hyperparameters
+        if self.target_model is None or hp.target_update_unit != unit:
+            return
+        self.since_target_update += 1
+        if self.since_target_update == hp.target_update_every:
+            self.since_target_update = 0
+            self.update_target_model()
 
     def q_values(self, states) -> np.ndarray:
         """Q-values of a batch of states, shape (n, actions): the tutorial's ``model.predict``."""
@@ -217,6 +244,17 @@ class DQNAgent:
         if truncated and self.hyperparameters.time_limit_reward == "plain":
             return reward
         return self.hyperparameters.done_reward if terminated or truncated else reward
+
+    def done_to_store(self, terminated: bool, truncated: bool) -> bool:
+        """The ``done`` stored with a step: whether its target stops at its reward.
+
+        The tutorial's: the pole fell, the cart left, or time ran out.  With
+        bootstrap_time_limit, a cut by the time limit is no end of the
+        pole's future, so the next state is valued as after any other step.
+        """
+        if self.hyperparameters.bootstrap_time_limit:
+            return terminated
+        return terminated or truncated
 
     def _decay_epsilon(self) -> None:
         if self.epsilon > self.epsilon_min:

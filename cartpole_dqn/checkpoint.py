@@ -2,7 +2,8 @@
 
 The tutorial's ``cartpole-dqn.h5`` holds the network only.  A checkpoint
 (``cartpole-dqn.ckpt`` beside it) also holds the optimizer's state, epsilon,
-the replay memory, the episodes and scores so far, the state of the episode
+the replay memory, the target network and its update count (if there is
+one), the episodes and scores so far, the state of the episode
 hooks that keep some (evaluation, the training log), and every random stream
 training draws from: Python's ``random``, NumPy's global generator,
 TensorFlow's and Keras's (the Dropout layers' seed generators are model
@@ -68,6 +69,8 @@ def save(agent, path, hooks=()) -> None:
     model = agent.model
     arrays = {f"model/{i}": np.asarray(v) for i, v in enumerate(model.variables)}
     arrays.update({f"optimizer/{i}": np.asarray(v) for i, v in enumerate(model.optimizer.variables)})
+    if agent.target_model is not None:
+        arrays.update({f"target/{i}": np.asarray(v) for i, v in enumerate(agent.target_model.variables)})
     arrays.update(_memory_arrays(agent.memory, agent.state_size))
     numpy_state = np.random.get_state()
     arrays["numpy_random/keys"] = numpy_state[1]
@@ -76,6 +79,7 @@ def save(agent, path, hooks=()) -> None:
         "recipe": recipe(agent.hyperparameters, agent.seed),
         "episodes_done": len(agent.scores),
         "epsilon": agent.epsilon,
+        "since_target_update": agent.since_target_update,
         "scores": agent.scores,
         "saved_episodes": agent.saved_episodes,
         "random": {
@@ -118,10 +122,11 @@ def _tensorflow_random_state() -> dict:
     keras_global = global_state.get_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR)
     tf_context = context.context()
     tf_global = stateful_random_ops.global_generator
+    op_seeds = getattr(tf_context, "_rng", None)  # made by the first global seed; absent in an unseeded process
     return {
         "keras_global": None if keras_global is None else np.asarray(keras_global.state).tolist(),
         "tf_seed": tf_context._seed,
-        "tf_op_seeds": None if tf_context._rng is None else tf_context._rng.getstate(),
+        "tf_op_seeds": None if op_seeds is None else op_seeds.getstate(),
         "tf_global": None if tf_global is None else np.asarray(tf_global.state).tolist(),
     }
 
@@ -170,6 +175,9 @@ def restore(agent, path, hooks=()) -> dict:
     _assign(model.variables, arrays, "model", path)
     model.optimizer.build(model.trainable_variables)
     _assign(model.optimizer.variables, arrays, "optimizer", path)
+    if agent.target_model is not None:
+        _assign(agent.target_model.variables, arrays, "target", path)
+    agent.since_target_update = meta["since_target_update"]
     agent.memory.clear()
     agent.memory.extend(_transitions(arrays))
     agent.epsilon = meta["epsilon"]

@@ -69,17 +69,24 @@ def _add_model(parser, help_text):
 def _add_hyperparameters(parser):
     parser.add_argument("--preset", choices=PRESETS, default=DEFAULT_PRESET,
                         help="the recipe every hyperparameter comes from, unless its own flag is given: "
-                             "'tutorial' (the tutorial's README) or 'dqn-script' (the tutorial repository's "
-                             f"Cart_Pole_game_DQN.py) (default: {DEFAULT_PRESET})")
+                             "'tutorial' (the tutorial's README), 'dqn-script' (the tutorial repository's "
+                             "Cart_Pole_game_DQN.py) or 'ddqn' (the author's next lesson, Cartpole_DDQN_TF2.py, "
+                             f"with CartPole-v1's 500-step limit) (default: {DEFAULT_PRESET})")
     group = parser.add_argument_group("hyperparameters (each flag overrides the preset's value)")
     for field in dataclasses.fields(Hyperparameters):
         if field.name == "EPISODES":
             continue  # --episodes, shared with the other commands
+        help_text = f"{field.metadata['help']} ({_preset_values(field)})"
         # Left out of args unless given, so that the preset fills it in.
+        if isinstance(field.default, bool):
+            # --double-dqn / --no-double-dqn: either can override a preset.
+            group.add_argument(flag_of(field.name), dest=field.name, action=argparse.BooleanOptionalAction,
+                               default=argparse.SUPPRESS, help=help_text)
+            continue
         group.add_argument(flag_of(field.name), dest=field.name, type=field.metadata["number"] or str,
                            default=argparse.SUPPRESS, choices=field.metadata["choices"],
                            metavar=None if field.metadata["choices"] else field.name.upper(),
-                           help=f"{field.metadata['help']} ({_preset_values(field)})")
+                           help=help_text)
 
 
 def _preset_values(field):

@@ -11,7 +11,13 @@ for a whole minibatch in compiled TensorFlow functions:
 * ``train_step(minibatch, gamma)``: those targets and one gradient step on
   them, as the tutorial's single ``fit`` call (Dropout active);
 * ``train_step_then_q(minibatch, gamma, upcoming)``: the same step, then Q of
-  ``upcoming`` with the updated weights, in one call.
+  ``upcoming`` with the updated weights, in one call;
+* ``update_target()``: with a target network (off in the tutorial's recipe),
+  move its weights to the online network's, or ``tau`` of the way.
+
+With a target network the next states are valued by it, inside the same
+compiled calls; with Double DQN the online network picks the action it
+values.
 
 ``tests/test_replay_equivalence.py`` holds these against the tutorial's
 per-sample code.  The module also owns the two things that make the calls
@@ -51,10 +57,13 @@ def minibatch_arrays(transitions) -> Minibatch:
 
 
 class CompiledQNetwork:
-    """The compiled calls on one Keras Q-network (see the module docstring)."""
+    """The compiled calls on one Keras Q-network and its target network, if any (see the module docstring)."""
 
-    def __init__(self, model):
+    def __init__(self, model, target_model=None, *, double_dqn: bool = False, tau: float = 1.0):
         self.model = model
+        self.target_model = target_model
+        self.double_dqn = double_dqn
+        self.tau = tau
         self.action_size = int(model.output_shape[-1])
         states = tf.TensorSpec([None, model.input_shape[-1]], tf.float32)
         minibatch = [states, tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.float32),
@@ -63,6 +72,7 @@ class CompiledQNetwork:
         self._targets = compile_function(self._q_targets, minibatch)
         self._train_step = compile_function(self._train_on_targets, minibatch)
         self._train_step_then_q = compile_function(self._train_then_predict, minibatch + [states])
+        self._update_target = compile_function(self._move_target_toward_online, [])
 
     def q_values(self, states) -> np.ndarray:
         """Q-values of a batch of states, shape (n, actions)."""
@@ -80,6 +90,10 @@ class CompiledQNetwork:
         """One gradient step, then Q-values of ``upcoming`` with the updated weights."""
         return self._train_step_then_q(*minibatch, gamma, upcoming).numpy()
 
+    def update_target(self) -> None:
+        """Copy the online weights into the target network, or move them ``tau`` of the way (soft update)."""
+        self._update_target()
+
     # -- the graphs ------------------------------------------------------
 
     def _q_targets(self, states, actions, rewards, next_states, dones, gamma):
@@ -92,9 +106,24 @@ class CompiledQNetwork:
         """
         q_all = self.model(tf.concat([states, next_states], axis=0), training=False)
         q, q_next = tf.split(q_all, 2, axis=0)
-        target = tf.where(dones, rewards, rewards + gamma * tf.reduce_max(q_next, axis=1))
+        target = tf.where(dones, rewards, rewards + gamma * self._next_state_values(q_next, next_states))
         chosen = tf.one_hot(actions, self.action_size, on_value=True, off_value=False)
         return tf.where(chosen, target[:, None], q)
+
+    def _next_state_values(self, q_next, next_states):
+        """What each next state is worth: max_a Q(s', a), from the target network if there is one.
+
+        ``q_next`` is the online network's Q(s', .).  With Double DQN (the
+        author's DDQN lesson) the online network picks the action and the
+        target network values it.
+        """
+        if self.target_model is None:
+            return tf.reduce_max(q_next, axis=1)
+        target_q_next = self.target_model(next_states, training=False)
+        if not self.double_dqn:
+            return tf.reduce_max(target_q_next, axis=1)
+        best = tf.argmax(q_next, axis=1, output_type=tf.int32)
+        return tf.gather(target_q_next, best, axis=1, batch_dims=1)
 
     def _train_on_targets(self, states, actions, rewards, next_states, dones, gamma):
         """One gradient step on the minibatch, as the tutorial's single ``fit`` call."""
@@ -112,6 +141,11 @@ class CompiledQNetwork:
         # both use the same variables (automatic control dependencies).
         self._train_on_targets(states, actions, rewards, next_states, dones, gamma)
         return self.model(upcoming, training=False)
+
+    def _move_target_toward_online(self):
+        # Trainable weights only: the Dropout layers' seed states play no part in valuing states.
+        for target, online in zip(self.target_model.trainable_variables, self.model.trainable_variables):
+            target.assign(online if self.tau == 1.0 else (1.0 - self.tau) * target + self.tau * online)
 
 
 # -- calling a compiled function cheaply ---------------------------------

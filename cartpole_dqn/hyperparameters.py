@@ -6,7 +6,8 @@ everywhere.  The names are the tutorial's own (``EPISODES``, ``gamma``,
 ``epsilon``, ...), so a reader of the tutorial finds them.
 
 :data:`PRESETS` names whole recipes: ``tutorial`` (the defaults) and
-``dqn-script``, the tutorial repository's later script ``Cart_Pole_game_DQN.py``.
+``dqn-script``, the tutorial repository's later script ``Cart_Pole_game_DQN.py``;
+``ddqn``, the author's next lesson (Double DQN with a target network).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class Hyperparameters:
     dropout: float = _param(0.5, "Dropout rate after each hidden layer, in [0, 1); 0 leaves Dropout out",
                             number=UNIT_BELOW_ONE)
     kernel_initializer: str = _param("glorot_uniform", "initializer of every Dense layer's weights (a Keras name)")
-    optimizer: str = _param("adam", "optimizer of the mean squared error", choices=("adam", "rmsprop"))
+    optimizer: str = _param("adam", "optimizer that minimises the loss", choices=("adam", "rmsprop"))
     rho: float = _param(0.9, "RMSprop's discounting of its gradient average, in [0, 1) (rmsprop only)",
                         number=UNIT_BELOW_ONE)
     optimizer_epsilon: float = _param(1e-07, "the optimizer's numerical-stability epsilon, > 0", number=POSITIVE)
@@ -61,6 +62,27 @@ class Hyperparameters:
     time_limit_reward: str = _param(
         "done", "reward of the step where time runs out (500 steps): 'done' gives it done_reward, "
         "'plain' keeps the environment's reward", choices=("done", "plain"))
+    # Learning that stays learned: what the author's DDQN lesson, CleanRL and
+    # Stable Baselines3 add to DQN.  Each is off by default (the tutorial has none).
+    target_update_every: int = _param(
+        0, "keep a target network that values the next states, updated every N replays or episodes "
+        "(--target-update-unit); 0: none, the online network values them as in the tutorial",
+        number=WholeNumber(0))
+    target_update_unit: str = _param(
+        "replays", "what --target-update-every counts: 'replays' or 'episodes'", choices=("replays", "episodes"))
+    tau: float = _param(
+        1.0, "each target update moves the target weights this fraction of the way to the online ones: "
+        "1 copies them (hard update), below 1 is a soft update, in (0, 1]",
+        number=RealNumber(0.0, 1.0, low_open=True))
+    double_dqn: bool = _param(
+        False, "Double DQN targets: the online network picks argmax_a Q(s', a), the target network values "
+        "it (needs a target network)")
+    loss: str = _param(
+        "mse", "loss between prediction and target: 'mse' (the tutorial's) or 'huber' (squared within 1 of "
+        "the target, linear beyond)", choices=("mse", "huber"))
+    bootstrap_time_limit: bool = _param(
+        False, "at the time limit (500 steps, a cut, not a fall) value the next state as after any other "
+        "step instead of ending the target there (needs --time-limit-reward plain)")
 
     def validated(self) -> "Hyperparameters":
         """Return self, or raise UserError naming the first impossible value."""
@@ -73,6 +95,12 @@ class Hyperparameters:
         if self.train_start >= self.memory_size:
             raise UserError(f"{flag_of('train_start')} must be a whole number from 0 to below "
                             f"{flag_of('memory_size')} ({self.memory_size}), got {self.train_start!r}")
+        if self.double_dqn and not self.target_update_every:
+            raise UserError(f"{flag_of('double_dqn')} needs a target network: give "
+                            f"{flag_of('target_update_every')} N")
+        if self.bootstrap_time_limit and self.time_limit_reward != "plain":
+            raise UserError(f"{flag_of('bootstrap_time_limit')} needs {flag_of('time_limit_reward')} plain: "
+                            "a step that is no failure cannot carry the failure's reward")
         return self
 
     def replace(self, **changes) -> "Hyperparameters":
@@ -92,16 +120,26 @@ def flag_of(name: str) -> str:
 
 DEFAULTS = Hyperparameters()
 
+# The repository's Cart_Pole_game_DQN.py (November 2019): no Dropout, He
+# initialisation, RMSprop as in DeepMind's DQN, replay from 1000
+# transitions, -100 for a fall but no penalty for reaching the time limit.
+_DQN_SCRIPT = DEFAULTS.replace(
+    dropout=0.0, kernel_initializer="he_uniform", optimizer="rmsprop", learning_rate=0.00025,
+    rho=0.95, optimizer_epsilon=0.01, epsilon_min=0.001, train_start=1000,
+    epsilon_decay_at="remember", done_reward=-100.0, time_limit_reward="plain")
+
 # Named recipes; the command line's --preset picks one, its flags override single values.
 PRESETS = {
     "tutorial": DEFAULTS,
-    # The repository's Cart_Pole_game_DQN.py (November 2019): no Dropout, He
-    # initialisation, RMSprop as in DeepMind's DQN, replay from 1000
-    # transitions, -100 for a fall but no penalty for reaching the time limit.
-    "dqn-script": DEFAULTS.replace(
-        dropout=0.0, kernel_initializer="he_uniform", optimizer="rmsprop", learning_rate=0.00025,
-        rho=0.95, optimizer_epsilon=0.01, epsilon_min=0.001, train_start=1000,
-        epsilon_decay_at="remember", done_reward=-100.0, time_limit_reward="plain"),
+    "dqn-script": _DQN_SCRIPT,
+    # The author's next lesson, Cartpole_DDQN_TF2.py in pythonlessons/Reinforcement_Learning:
+    # the script's network and optimizer, minibatches of 32, epsilon down to 0.01,
+    # and a target network copied from the online one after every episode for
+    # Double DQN targets.  (His script also raises the time limit to 4000 steps;
+    # CartPole-v1's 500 stays here.)
+    "ddqn": _DQN_SCRIPT.replace(
+        epsilon_min=0.01, batch_size=32, target_update_every=1, target_update_unit="episodes",
+        double_dqn=True),
 }
 DEFAULT_PRESET = "tutorial"
 DEFAULT_MODEL_PATH = "cartpole-dqn.h5"  # the tutorial's file name

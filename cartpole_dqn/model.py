@@ -3,7 +3,8 @@
 The network maps a CartPole state (4 numbers) to one Q-value per action
 (2 numbers): Dense 512 -> 256 -> 64 with ReLU, Dropout(0.5) after each hidden
 layer, a linear output, mean squared error and Adam.  The ``dqn-script``
-preset drops the Dropout, initialises with he_uniform and uses RMSprop.
+preset drops the Dropout, initialises with he_uniform and uses RMSprop;
+``--loss huber`` swaps the mean squared error for the Huber loss.
 
 Saving writes beside the target and renames, so an interrupted save never
 destroys the previous model.  Loading recompiles the network, because in
@@ -58,7 +59,7 @@ def _dense(units, activation, initializer):
 
 
 def compile_for_training(model, hyperparameters=DEFAULTS):
-    """Compile ``model`` with MSE and the optimizer of ``hyperparameters`` (Adam by default)."""
+    """Compile ``model`` with the loss and optimizer of ``hyperparameters`` (MSE and Adam by default)."""
     hp = hyperparameters
     if hp.optimizer == "rmsprop":
         optimizer = keras.optimizers.RMSprop(learning_rate=hp.learning_rate, rho=hp.rho,
@@ -67,8 +68,16 @@ def compile_for_training(model, hyperparameters=DEFAULTS):
         optimizer = keras.optimizers.Adam(learning_rate=hp.learning_rate, epsilon=hp.optimizer_epsilon)
     # A loss object, not the string "mse": Keras 3 saves "mse" to .h5 in a
     # form its own load_model cannot read back.
-    model.compile(loss=keras.losses.MeanSquaredError(), optimizer=optimizer)
+    loss = keras.losses.Huber() if hp.loss == "huber" else keras.losses.MeanSquaredError()
+    model.compile(loss=loss, optimizer=optimizer)
     return model
+
+
+def copy_of(model):
+    """A second network of ``model``'s shape holding its weights (a target network)."""
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def save_model(model, path) -> None:

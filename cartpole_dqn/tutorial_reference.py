@@ -3,8 +3,9 @@
 ``DQNAgent.act`` and ``DQNAgent.replay`` compute the same numbers through
 compiled calls.  This module keeps the tutorial's per-sample arithmetic, with
 one ``model.predict`` per state and per next state and one ``fit``, so that
-tests can show the two agree and the benchmark can time the difference.
-Never used for training by the package itself.
+tests can show the two agree and the benchmark can time the difference; and,
+for the ``ddqn`` preset, the Double DQN targets of the author's next lesson as
+his script computes them.  Never used for training by the package itself.
 """
 
 from __future__ import annotations
@@ -41,6 +42,29 @@ def tutorial_replay(agent, minibatch):
     agent.model.fit(x_batch, y_batch, batch_size=len(x_batch), verbose=0)
     if agent.epsilon > agent.epsilon_min:
         agent.epsilon *= agent.epsilon_decay
+
+
+def ddqn_lesson_targets(model, target_model, minibatch, gamma):
+    """x_batch and y_batch as the author's next lesson, Cartpole_DDQN_TF2.py, builds them.
+
+    As that script's replay: one ``predict`` of the online network on the
+    states and one on the next states, one of the target network on the next
+    states, then a correction per sample.  For a transition that did not end
+    the episode, the online network picks the next action and the target
+    network values it (Double DQN).
+    """
+    states = np.concatenate([transition[0] for transition in minibatch])
+    next_states = np.concatenate([transition[3] for transition in minibatch])
+    target = model.predict(states, verbose=0)
+    target_next = model.predict(next_states, verbose=0)
+    target_val = target_model.predict(next_states, verbose=0)
+    for i, (_, action, reward, _, done) in enumerate(minibatch):
+        if done:
+            target[i][action] = reward
+        else:
+            a = np.argmax(target_next[i])
+            target[i][action] = reward + gamma * target_val[i][a]
+    return states, target
 
 
 class TutorialAgent(DQNAgent):

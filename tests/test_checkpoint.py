@@ -14,7 +14,7 @@ import pytest
 from cartpole_dqn import checkpoint
 from cartpole_dqn.agent import DQNAgent
 from cartpole_dqn.errors import UserError
-from cartpole_dqn.hyperparameters import DEFAULTS
+from cartpole_dqn.hyperparameters import DEFAULTS, PRESETS
 from conftest import REPO
 
 EPISODES = 20
@@ -172,3 +172,29 @@ def test_test_refuses_a_checkpoint_in_one_line(tmp_path, monkeypatch, capsys):
     assert cli.main(["test", "--model", "run.ckpt", "--render", "none"]) == cli.EXIT_USER_ERROR
     assert capsys.readouterr().err == ("cartpole-dqn: error: run.ckpt is a training checkpoint, for train --resume; "
                                        "test plays a model file (.h5, .keras)\n")
+
+
+def test_a_checkpoint_keeps_the_target_network_and_its_update_count(tmp_path):
+    hyperparameters = PRESETS["ddqn"].replace(EPISODES=2, train_start=0, batch_size=8, target_update_every=7,
+                                              target_update_unit="replays")
+    agent = DQNAgent(hyperparameters, seed=0)
+    agent.run()
+    assert agent.since_target_update != 0  # mid-way between two updates
+    assert any(not np.array_equal(a, b) for a, b in zip(agent.model.get_weights(), agent.target_model.get_weights()))
+    checkpoint.save(agent, tmp_path / "ddqn.ckpt")
+    reloaded = DQNAgent(hyperparameters, seed=0)
+    reloaded.load(tmp_path / "ddqn.ckpt")
+    assert reloaded.since_target_update == agent.since_target_update
+    for ours, theirs in zip(reloaded.target_model.get_weights(), agent.target_model.get_weights()):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_an_unseeded_run_keeps_a_checkpoint_and_resumes_from_it(cli, tmp_path):
+    first = cli("train", "--episodes", 2, "--eval-episodes", 0, "--checkpoint-every", 0)
+    assert first.returncode == 0, first.stderr
+    assert (tmp_path / "cartpole-dqn.ckpt").is_file()
+    resumed = cli("train", "--episodes", 3, "--eval-episodes", 0, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.splitlines()[0].startswith("resumed from cartpole-dqn.ckpt after episode 1:")
+    assert [line.split(",")[0] for line in resumed.stdout.splitlines() if line.startswith("episode:")] == [
+        "episode: 2/3"]

@@ -68,10 +68,45 @@ def test_preset_gives_the_base_values_and_each_given_flag_overrides_one():
     ({"optimizer": "sgd"}, "--optimizer must be one of adam, rmsprop"),
     ({"dropout": 1.0}, "--dropout"),
     ({"time_limit_reward": "none"}, "--time-limit-reward"),
+    ({"double_dqn": True}, "--double-dqn needs a target network: give --target-update-every N"),
+    ({"bootstrap_time_limit": True}, "--bootstrap-time-limit needs --time-limit-reward plain"),
+    ({"target_update_every": -1}, "--target-update-every must be a whole number of at least 0"),
+    ({"tau": 0.0}, "--tau must be above 0 and at most 1"),
+    ({"tau": 1.5}, "--tau must be above 0 and at most 1"),
+    ({"loss": "mae"}, "--loss must be one of mse, huber"),
 ])
 def test_impossible_values_are_one_line_errors(changes, message):
     with pytest.raises(UserError, match=message):
         DEFAULTS.replace(**changes).validated()
+
+
+def test_ddqn_preset_is_the_authors_ddqn_lesson():
+    """Cartpole_DDQN_TF2.py's values, spelled out (its 4000-step time limit is not taken)."""
+    ddqn = PRESETS["ddqn"]
+    assert (ddqn.dropout, ddqn.kernel_initializer, ddqn.optimizer, ddqn.learning_rate, ddqn.rho,
+            ddqn.optimizer_epsilon, ddqn.loss) == (0.0, "he_uniform", "rmsprop", 0.00025, 0.95, 0.01, "mse")
+    assert (ddqn.memory_size, ddqn.gamma, ddqn.epsilon, ddqn.epsilon_min, ddqn.epsilon_decay,
+            ddqn.epsilon_decay_at, ddqn.batch_size, ddqn.train_start) == (
+        2000, 0.95, 1.0, 0.01, 0.999, "remember", 32, 1000)
+    assert (ddqn.done_reward, ddqn.time_limit_reward, ddqn.bootstrap_time_limit) == (-100.0, "plain", False)
+    assert (ddqn.target_update_every, ddqn.target_update_unit, ddqn.tau, ddqn.double_dqn) == (
+        1, "episodes", 1.0, True)
+
+
+def test_switches_override_a_preset_both_ways():
+    assert _train_args("--preset", "ddqn", "--no-double-dqn") == PRESETS["ddqn"].replace(double_dqn=False)
+    assert _train_args("--target-update-every", "100", "--double-dqn", "--loss", "huber") == DEFAULTS.replace(
+        target_update_every=100, double_dqn=True, loss="huber")
+
+
+def test_train_help_shows_each_presets_values(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["train", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "--double-dqn, --no-double-dqn" in help_text
+    assert "(default: False; ddqn: True)" in help_text
+    assert "(default: 128; ddqn: 32)" in help_text
+    assert "(default: 0; ddqn: 1)" in help_text
 
 
 def test_unknown_initializer_is_a_one_line_error():

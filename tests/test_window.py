@@ -89,13 +89,13 @@ def watch_until_cartpole(process, display, timeout=120):
         seen = cartpole_on_screen(np.asarray(ImageGrab.grab(xdisplay=display).convert("RGB")))
         if shows_cartpole(seen):
             break
-        time.sleep(0.2)
+        time.sleep(0.05)
     return seen
 
 
 @pytest.mark.parametrize("args", [
     ("test", "--pretrained", "--episodes", "1", "--seed", "0"),
-    ("train", "--render", "human", "--episodes", "2", "--seed", "0", "--eval-episodes", "0"),
+    ("train", "--render", "human", "--episodes", "10", "--seed", "0", "--eval-episodes", "0"),
     ("test", "--pretrained", "--episodes", "1", "--seed", "0", "--gif", "play.gif", "--render", "human"),
 ], ids=["test", "train", "test-gif"])
 def test_window_shows_the_game_after_tensorflow_is_loaded(x_display, tmp_path, args):

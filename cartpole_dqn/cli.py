@@ -15,7 +15,8 @@ import time
 
 from cartpole_dqn.environment import RENDER_CHOICES
 from cartpole_dqn.errors import UserError
-from cartpole_dqn.evaluation import add_evaluation_arguments, best_model_path, evaluator_from
+from cartpole_dqn.evaluation import (add_evaluation_arguments, best_model_path, evaluator_from,
+                                     test_best_command, watch_line)
 from cartpole_dqn.hyperparameters import (DEFAULT_MODEL_PATH, DEFAULT_PRESET, DEFAULTS, PRESETS,
                                           Hyperparameters, flag_of)
 from cartpole_dqn.pretrained import PRETRAINED_MODEL
@@ -210,13 +211,17 @@ def run_train(args) -> int:
     except KeyboardInterrupt:
         interrupted = True
     saved = args.model if agent.saved_episodes else None
-    plot = log.write_plot(agent.saved_episodes)
+    evaluations, best = (), None
+    if evaluator is not None:
+        evaluator.close()
+        evaluations, best = evaluator.records, evaluator.best
+    plot = log.write_plot(agent.saved_episodes, evaluations, best)
     # One closing line, as before the log existed: scripts read it.
     print(f"{training_summary(agent.scores, time.perf_counter() - start, saved, interrupted)}; "
           f"episode log {log.csv_path}, score plot {plot}", flush=True)
     if evaluator is not None:
-        evaluator.close()
         print(evaluator.summary(args.model, agent.saved_episodes), flush=True)
+    print(watch_line(args.model, bool(saved), evaluator.best_path if best is not None else None), flush=True)
     return EXIT_INTERRUPTED if interrupted else 0
 
 
@@ -247,9 +252,13 @@ def _model_to_test(args):
     """--model, or the best evaluated model beside it (--best), or the shipped one (--pretrained)."""
     if args.pretrained:
         return str(PRETRAINED_MODEL)
-    if not args.best:
-        return args.model
     best = best_model_path(args.model)
+    if not args.best:
+        if not os.path.exists(args.model) and best.is_file():
+            # train --stop-when-solved often writes only the best model (no training episode reached 500).
+            raise UserError(f"no model file at {args.model}, but the best evaluated model is at {best}; "
+                            f"play it with: {test_best_command(args.model)}")
+        return args.model
     if not best.is_file():
         raise UserError(f"no best model at {best}; train with evaluation on (the default) and "
                         f"--model {args.model} until an evaluation has run")

@@ -56,23 +56,33 @@ def _draw_score_axes(axes, title, xlabel) -> None:
     axes.grid(alpha=0.3)
 
 
-def plot_training_scores(scores, path, saved_episodes=(), title="Training: score per episode") -> Path:
+def plot_training_scores(scores, path, saved_episodes=(), title="Training: score per episode",
+                         evaluations=(), best=None) -> Path:
     """Score of each episode, its moving average and the 500 line, to a PNG.
 
-    ``saved_episodes`` (episodes after which the model was saved) are marked.
+    ``saved_episodes`` (episodes after which the tutorial's rule saved the
+    model) are marked.  ``evaluations`` (``EvaluationRecord``-like: episode,
+    mean) add the greedy evaluation means; ``best`` (one of them) is marked as
+    the network kept as the best model.
     """
     figure = _new_figure()
     axes = figure.add_subplot()
     episodes = np.arange(len(scores))
-    axes.plot(episodes, scores, color="tab:blue", alpha=0.45, linewidth=1, label="score")
+    axes.plot(episodes, scores, color="tab:blue", alpha=0.45, linewidth=1, label="training score")
     if len(scores):
         axes.plot(episodes, moving_average(scores), color="tab:orange", linewidth=2,
                   label=f"mean of last {MOVING_AVERAGE_WINDOW}")
+    if len(evaluations):
+        axes.plot([r.episode for r in evaluations], [r.mean for r in evaluations], color="tab:purple",
+                  linewidth=1, alpha=0.8, label=f"greedy evaluation mean ({evaluations[0].episodes} episodes)")
     if len(saved_episodes):
         axes.plot(saved_episodes, [scores[e] for e in saved_episodes], "v", color="tab:red",
-                  label="model saved")
+                  label="model saved (a training 500)")
+    if best is not None:
+        axes.plot([best.episode], [best.score], "*", color="black", markersize=14,
+                  label=f"kept as best (episode {best.episode}, confirmed mean {best.score:.1f})")
     _draw_score_axes(axes, title, "episode")
-    figure.legend(loc="outside lower center", ncols=4)
+    figure.legend(loc="outside lower center", ncols=3)
     return _save(figure, path)
 
 

@@ -58,10 +58,13 @@ class TrainingLog:
     def close(self) -> None:
         self._file.close()
 
-    def write_plot(self, saved_episodes=()) -> Path:
-        """Close the CSV and draw the scores logged so far to ``plot_path``, marking ``saved_episodes``."""
+    def write_plot(self, saved_episodes=(), evaluations=(), best=None) -> Path:
+        """Close the CSV and draw the scores logged so far to ``plot_path``.
+
+        ``saved_episodes``, ``evaluations`` and ``best``: see ``plots.plot_training_scores``.
+        """
         from cartpole_dqn.plots import plot_training_scores
 
         self.close()
-        plot_training_scores(self.scores, self.plot_path, saved_episodes)
+        plot_training_scores(self.scores, self.plot_path, saved_episodes, evaluations=evaluations, best=best)
         return self.plot_path

@@ -3,8 +3,10 @@
 import csv
 import glob
 import types
+from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -36,6 +38,14 @@ class ScriptedAgent:
     def __init__(self, hyperparameters, *, render, seed, model_path):
         self.episode_hooks, self.scores, self.saved_episodes = [], [], []
         self.epsilon, self.memory = 1.0, []
+
+    @staticmethod
+    def _q_values(states):
+        """Push the cart toward the side the pole swings: what the evaluation plays."""
+        return np.stack([np.zeros(len(states)), states[:, 3]], axis=1)
+
+    def save(self, path):
+        Path(path).write_bytes(b"scripted")
 
     def run(self):
         for episode, score in enumerate(self.scores_to_play):

@@ -68,19 +68,19 @@ def plot_training_scores(scores, path, saved_episodes=(), title="Training: score
     figure = _new_figure()
     axes = figure.add_subplot()
     episodes = np.arange(len(scores))
-    axes.plot(episodes, scores, color="tab:blue", alpha=0.45, linewidth=1, label="training score")
+    axes.plot(episodes, scores, color="tab:blue", alpha=0.35, linewidth=1, label="training score")
     if len(scores):
         axes.plot(episodes, moving_average(scores), color="tab:orange", linewidth=2,
                   label=f"mean of last {MOVING_AVERAGE_WINDOW}")
     if len(evaluations):
         axes.plot([r.episode for r in evaluations], [r.mean for r in evaluations], color="tab:purple",
-                  linewidth=1, alpha=0.8, label=f"greedy evaluation mean ({evaluations[0].episodes} episodes)")
+                  linewidth=1.5, label=f"greedy evaluation (mean of {evaluations[0].episodes})")
     if len(saved_episodes):
         axes.plot(saved_episodes, [scores[e] for e in saved_episodes], "v", color="tab:red",
-                  label="model saved (a training 500)")
+                  label="saved at a training 500")
     if best is not None:
         axes.plot([best.episode], [best.score], "*", color="black", markersize=14,
-                  label=f"kept as best (episode {best.episode}, confirmed mean {best.score:.1f})")
+                  label=f"kept as best: episode {best.episode}, {best.score:.1f}")
     _draw_score_axes(axes, title, "episode")
     figure.legend(loc="outside lower center", ncols=3)
     return _save(figure, path)

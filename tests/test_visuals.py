@@ -82,6 +82,8 @@ def test_train_logs_one_row_per_episode_and_plots_the_scores(scripted_train, tmp
     times = [float(r["wall_time"]) for r in rows]
     assert times == sorted(times) and times[0] >= 0
     assert is_png(tmp_path / "models" / "run-training.png")
+    # The plot's evaluation line comes from here: one screen after every episode.
+    assert [int(r["episode"]) for r in read_csv(tmp_path / "models" / "run-evals.csv")] == [0, 1, 2]
 
 
 def test_the_real_agent_feeds_the_log(tmp_path):

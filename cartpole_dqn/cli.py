@@ -12,6 +12,7 @@ import os
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 from cartpole_dqn.environment import RENDER_CHOICES
 from cartpole_dqn.errors import UserError
@@ -19,6 +20,7 @@ from cartpole_dqn.evaluation import (add_evaluation_arguments, best_model_path, 
                                      test_best_command, watch_line)
 from cartpole_dqn.hyperparameters import (DEFAULT_MODEL_PATH, DEFAULT_PRESET, DEFAULTS, PRESETS,
                                           Hyperparameters, flag_of)
+from cartpole_dqn.parallel import available_cores
 from cartpole_dqn.pretrained import PRETRAINED_MODEL
 from cartpole_dqn.summary import test_summary, training_summary
 from cartpole_dqn.training_log import TrainingLog, log_paths
@@ -137,7 +139,8 @@ def _add_bench(commands):
         "bench", help="time training against the tutorial's code, or measure learning over seeds",
         description="Speed (default): time the training loop, the tutorial's per-sample replay and the bare "
                     "update in one process; the last line is machine-readable. With --learning: train "
-                    "several seeds until the first 500, test each saved model 20 times. See BENCHMARKS.md.")
+                    "several seeds as train --stop-when-solved does, in parallel processes, and test the best "
+                    "and the last-500 model of each 20 times; writes a CSV and a plot. See BENCHMARKS.md.")
     bench.add_argument("--steps", type=int, default=3000, metavar="N",
                        help="timed environment steps of the package's training loop (default: 3000)")
     bench.add_argument("--tutorial-steps", type=int, default=3, metavar="N",
@@ -146,10 +149,19 @@ def _add_bench(commands):
                        help="timed bare replay updates (default: 300)")
     bench.add_argument("--learning", action="store_true",
                        help="run the learning benchmark instead of the speed benchmark")
-    bench.add_argument("--seeds", type=int, default=3, metavar="N",
-                       help="with --learning: number of seeds, from --seed on (default: 3)")
-    bench.add_argument("--max-episodes", type=int, default=400, metavar="N",
-                       help="with --learning: give up on a seed after this many episodes (default: 400)")
+    bench.add_argument("--seeds", type=int, default=10, metavar="N",
+                       help="with --learning: number of seeds, from --seed on (default: 10)")
+    bench.add_argument("--max-episodes", type=int, default=DEFAULTS.EPISODES, metavar="N",
+                       help=f"with --learning: give up on a seed after this many episodes (default: {DEFAULTS.EPISODES})")
+    bench.add_argument("--workers", type=int, default=None, metavar="N",
+                       help="with --learning: seeds trained at once, one process each (default: the cores "
+                            f"this process may use, {available_cores()} here)")
+    bench.add_argument("--csv", default=None, metavar="PATH",
+                       help="with --learning: the per-seed rows (default: bench-learning/<preset>.csv); each "
+                            "seed's printed lines go beside it")
+    bench.add_argument("--plot", default=None, metavar="PATH",
+                       help="with --learning: the fraction of seeds solved against episodes, one curve per CSV "
+                            "in the --csv folder (default: fraction-solved.png there)")
     bench.add_argument("--seed", type=int, default=0, help="(first) seed (default: 0)")
     _add_hyperparameters(bench)
     bench.set_defaults(run=run_bench)
@@ -287,16 +299,33 @@ def run_bench(args) -> int:
     for flag in ("steps", "tutorial_steps", "updates", "seeds", "max_episodes"):
         if getattr(args, flag) <= 0:
             raise UserError(f"--{flag.replace('_', '-')} must be a positive whole number, got {getattr(args, flag)}")
+    if args.workers is not None and args.workers <= 0:
+        raise UserError(f"--workers must be a positive whole number, got {args.workers}")
     args.episodes = args.max_episodes  # the learning benchmark's EPISODES; the speed one stops by steps
     hyperparameters = hyperparameters_from(args)
     _import_tensorflow_quietly()
     from cartpole_dqn import benchmark
 
     if args.learning:
-        benchmark.run_learning(hyperparameters, args.seeds, args.seed)
+        _run_learning_bench(benchmark, hyperparameters, args)
     else:
         benchmark.run_speed(hyperparameters, args.steps, args.tutorial_steps, args.updates, args.seed)
     return 0
+
+
+def _run_learning_bench(benchmark, hyperparameters, args) -> None:
+    from cartpole_dqn.plots import plot_fraction_solved
+
+    csv_path = Path(args.csv if args.csv is not None else f"bench-learning/{args.preset}.csv")
+    tasks = [benchmark.SeedTask(args.preset, hyperparameters, seed) for seed in range(args.seed, args.seed + args.seeds)]
+    workers = min(args.workers or available_cores(), len(tasks))
+    benchmark.run_learning(tasks, workers, csv_path, csv_path.parent)
+    curves = {}
+    for path in sorted(csv_path.parent.glob("*.csv")):
+        rows = benchmark.read_learning_csv(path)
+        curves[path.stem] = ([r.solved for r in rows], max(r.max_episodes for r in rows))
+    plot = plot_fraction_solved(curves, args.plot if args.plot is not None else csv_path.parent / "fraction-solved.png")
+    print(f"plot of {', '.join(curves)}: {plot}", flush=True)
 
 
 def main(argv=None) -> int:

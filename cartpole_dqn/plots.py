@@ -103,3 +103,27 @@ def render_loss_formula(path) -> Path:
     figure = _new_figure(width=6.4, height=0.9)
     figure.text(0.5, 0.5, LOSS_FORMULA, fontsize=20, ha="center", va="center")
     return _save(figure, path)
+
+
+def plot_fraction_solved(curves, path, title="Seeds solved by train --stop-when-solved") -> Path:
+    """For each curve, the fraction of seeds solved by each episode, to a PNG.
+
+    ``curves`` maps a label (a preset) to ``(solved, max_episodes)``: per seed
+    the episode whose confirmed model stopped training, or None if none did
+    within ``max_episodes``.
+    """
+    figure = _new_figure()
+    axes = figure.add_subplot()
+    longest = max(max_episodes for _, max_episodes in curves.values())
+    for label, (solved, max_episodes) in curves.items():
+        episodes = np.arange(max_episodes)
+        done = np.array([e for e in solved if e is not None])
+        fraction = (done[None, :] <= episodes[:, None]).sum(axis=1) / len(solved)
+        axes.step(episodes, fraction, where="post", linewidth=2,
+                  label=f"{label}: {len(done)}/{len(solved)} seeds solved")
+    axes.set_xlim(0, longest)
+    axes.set_ylim(0, 1.02)
+    axes.set(title=title, xlabel="training episode", ylabel="fraction of seeds solved")
+    axes.grid(alpha=0.3)
+    axes.legend(loc="lower right")
+    return _save(figure, path)

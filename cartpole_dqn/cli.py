@@ -90,23 +90,27 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cartpole-dqn",
         description="Deep Q-learning on CartPole-v1 with Keras: the classic tutorial's agent, fast.",
         epilog="examples:\n"
-               "  cartpole-dqn train                    train 1000 episodes, save cartpole-dqn.h5 at each 500\n"
+               "  cartpole-dqn train --stop-when-solved  train until a confirmed model balances the pole\n"
+               "  cartpole-dqn test --best              watch the best evaluated model play 20 episodes\n"
+               "  cartpole-dqn train                    the tutorial's 1000 episodes, cartpole-dqn.h5 saved at each 500\n"
                "  cartpole-dqn train --episodes 200 --seed 1\n"
-               "  cartpole-dqn test                     watch the saved model play 20 episodes\n"
-               "  cartpole-dqn test --best              the same with the best evaluated model\n"
+               "  cartpole-dqn test                     watch cartpole-dqn.h5 play 20 episodes\n"
                "  cartpole-dqn test --render none       the same, headless\n"
                "  cartpole-dqn test --pretrained        watch the agent shipped with the package\n"
                "  cartpole-dqn test --pretrained --render none --gif play.gif --plot scores.png\n"
                "  cartpole-dqn random                   the tutorial's random play\n"
-               "  cartpole-dqn bench                    speed against the tutorial's own code",
+               "  cartpole-dqn bench                    speed against the tutorial's own code\n"
+               "  cartpole-dqn bench --learning         how often train --stop-when-solved balances the pole, 10 seeds",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="{train,test,random,bench}")
 
     train = commands.add_parser(
-        "train", help="train the agent; saves the model whenever an episode reaches 500",
+        "train", help="train the agent; keeps the best evaluated model and the tutorial's last 500",
         description="Train the DQN agent. Prints one line per episode and saves the model each "
-                    "time an episode reaches 500 (the tutorial's rule). Ctrl-C stops cleanly.")
+                    "time an episode reaches 500 (the tutorial's rule). After every episode the network "
+                    "also plays greedy evaluation episodes; the best one, confirmed on more episodes, is "
+                    "saved as <model>-best.h5. Ctrl-C stops cleanly.")
     _add_common(train, "none", DEFAULTS.EPISODES, "episodes to train (the tutorial's EPISODES)")
     _add_model(train, "where the model is saved")
     _add_training_logs(train)

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import csv
 import math
+import time
 from dataclasses import astuple, dataclass, fields, replace
 from pathlib import Path
 
@@ -170,6 +171,7 @@ class Evaluator:
         self.best = None  # the record of the kept model
         self.first_reached = None  # the first screen whose mean reached the threshold
         self.stopped_at = None  # the evaluation whose model stopped training
+        self.seconds = 0.0  # wall time spent evaluating and saving: the cost of evaluation
         if self.log_path is not None:
             # The same one-line error as the training log's for a folder that cannot be written.
             with writable(self.log_path) as path, open(path, "w", newline="") as log:
@@ -189,6 +191,13 @@ class Evaluator:
     def __call__(self, agent, episode: int, score: int) -> bool:
         if not self.due(episode, score):
             return False
+        start = time.perf_counter()
+        try:
+            return self._evaluate(agent, episode)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+    def _evaluate(self, agent, episode: int) -> bool:
         q_values = agent._q_values
         screen = self.screen.play(q_values)
         mean = _mean(screen)
@@ -220,7 +229,9 @@ class Evaluator:
         # The hook runs right after the tutorial's save, so the evaluation of
         # that episode scored exactly the model in model_path.
         last_evaluation = next((r for r in self.records if r.episode == last_saved), None)
-        return models_summary(model_path, last_saved, last_evaluation, self.best_path, self.best, self.stopped_at)
+        confirmations = sum(r.confirm_mean is not None for r in self.records)
+        return (models_summary(model_path, last_saved, last_evaluation, self.best_path, self.best, self.stopped_at)
+                + f"; {len(self.records)} evaluations, {confirmations} confirmed, in {self.seconds:.1f} s")
 
     def close(self):
         self.screen.close()

@@ -184,7 +184,7 @@ def test_train_stops_when_solved_and_the_last_line_says_what_to_watch(cli, tmp_p
     assert lines[-2].startswith("models: cartpole-dqn.h5 not written (no episode reached 500); "
                                 "cartpole-dqn-best.h5 = best evaluation (episode 0): eval mean ")
     assert "; confirmation mean " in lines[-2]
-    assert lines[-2].endswith("; stopped when solved at episode 0")
+    assert re.search(r"; stopped when solved at episode 0; 1 evaluations, 1 confirmed, in \d+\.\d s$", lines[-2])
     assert lines[-1] == "watch the best model (cartpole-dqn-best.h5): cartpole-dqn test --best"
     assert (tmp_path / "cartpole-dqn-evals.csv").is_file()
 

@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="examples:\n"
                "  cartpole-dqn train --stop-when-solved  train until a confirmed model balances the pole\n"
                "  cartpole-dqn test --best              watch the best evaluated model play 20 episodes\n"
-               "  cartpole-dqn train                    the tutorial's 1000 episodes, cartpole-dqn.h5 saved at each 500\n"
+               "  cartpole-dqn train                    the tutorial's 1000 episodes; cartpole-dqn.h5 at each 500\n"
                "  cartpole-dqn train --episodes 200 --seed 1\n"
                "  cartpole-dqn test                     watch cartpole-dqn.h5 play 20 episodes\n"
                "  cartpole-dqn test --render none       the same, headless\n"
@@ -156,7 +156,8 @@ def _add_bench(commands):
     bench.add_argument("--seeds", type=int, default=10, metavar="N",
                        help="with --learning: number of seeds, from --seed on (default: 10)")
     bench.add_argument("--max-episodes", type=int, default=DEFAULTS.EPISODES, metavar="N",
-                       help=f"with --learning: give up on a seed after this many episodes (default: {DEFAULTS.EPISODES})")
+                       help="with --learning: give up on a seed after this many episodes "
+                            f"(default: {DEFAULTS.EPISODES})")
     bench.add_argument("--workers", type=int, default=None, metavar="N",
                        help="with --learning: seeds trained at once, one process each (default: the cores "
                             f"this process may use, {available_cores()} here)")
@@ -321,7 +322,8 @@ def _run_learning_bench(benchmark, hyperparameters, args) -> None:
     from cartpole_dqn.plots import plot_fraction_solved
 
     csv_path = Path(args.csv if args.csv is not None else f"bench-learning/{args.preset}.csv")
-    tasks = [benchmark.SeedTask(args.preset, hyperparameters, seed) for seed in range(args.seed, args.seed + args.seeds)]
+    seeds = range(args.seed, args.seed + args.seeds)
+    tasks = [benchmark.SeedTask(args.preset, hyperparameters, seed) for seed in seeds]
     workers = min(args.workers or available_cores(), len(tasks))
     benchmark.run_learning(tasks, workers, csv_path, csv_path.parent)
     curves = {}

@@ -44,7 +44,8 @@ def test_learning_benchmark_runs_seeds_in_worker_processes_and_writes_csv_logs_a
     from cartpole_dqn.benchmark import read_learning_csv
 
     results = read_learning_csv(tmp_path / "out" / "tutorial.csv")
-    assert [(r.preset, r.seed, r.episodes, r.max_episodes) for r in results] == [("tutorial", s, 2, 2) for s in range(3)]
+    assert [(r.preset, r.seed, r.episodes, r.max_episodes) for r in results] == [
+        ("tutorial", seed, 2, 2) for seed in range(3)]
     assert all(r.best_test_500s is not None and 0 <= r.best_test_mean <= 500 for r in results)  # evaluated, tested
     log = (tmp_path / "out" / "tutorial-seed1.log").read_text()
     assert log.startswith("episode: 0/2, score: ") and "test of cartpole-dqn-best.h5:" in log

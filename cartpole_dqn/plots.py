@@ -105,6 +105,15 @@ def render_loss_formula(path) -> Path:
     return _save(figure, path)
 
 
+def fraction_solved(solved, max_episodes) -> np.ndarray:
+    """For each episode 0 .. max_episodes - 1, the fraction of seeds solved at or before it.
+
+    ``solved`` holds per seed the episode it was solved at, or None.
+    """
+    done = np.array([e for e in solved if e is not None], dtype=int)
+    return (done[None, :] <= np.arange(max_episodes)[:, None]).sum(axis=1) / len(solved)
+
+
 def plot_fraction_solved(curves, path, title="Seeds solved by train --stop-when-solved") -> Path:
     """For each curve, the fraction of seeds solved by each episode, to a PNG.
 
@@ -116,11 +125,8 @@ def plot_fraction_solved(curves, path, title="Seeds solved by train --stop-when-
     axes = figure.add_subplot()
     longest = max(max_episodes for _, max_episodes in curves.values())
     for label, (solved, max_episodes) in curves.items():
-        episodes = np.arange(max_episodes)
-        done = np.array([e for e in solved if e is not None])
-        fraction = (done[None, :] <= episodes[:, None]).sum(axis=1) / len(solved)
-        axes.step(episodes, fraction, where="post", linewidth=2,
-                  label=f"{label}: {len(done)}/{len(solved)} seeds solved")
+        axes.step(np.arange(max_episodes), fraction_solved(solved, max_episodes), where="post", linewidth=2,
+                  label=f"{label}: {sum(e is not None for e in solved)}/{len(solved)} seeds solved")
     axes.set_xlim(0, longest)
     axes.set_ylim(0, 1.02)
     axes.set(title=title, xlabel="training episode", ylabel="fraction of seeds solved")

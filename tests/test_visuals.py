@@ -12,7 +12,7 @@ from PIL import Image
 
 from cartpole_dqn import cli
 from cartpole_dqn.gif_recorder import recording_env
-from cartpole_dqn.plots import moving_average, render_loss_formula
+from cartpole_dqn.plots import fraction_solved, moving_average, render_loss_formula
 from cartpole_dqn.pretrained import PRETRAINED_MODEL
 from cartpole_dqn import summary
 from cartpole_dqn.training_log import CSV_COLUMNS, log_paths
@@ -118,6 +118,11 @@ def test_unwritable_log_folder_is_a_one_line_error(scripted_train, tmp_path, cap
 
 def test_moving_average_covers_the_first_episodes_too():
     assert moving_average([2, 4, 6, 8], window=2).tolist() == [2, 3, 5, 7]
+
+
+def test_fraction_solved_counts_each_seed_from_its_episode_on():
+    assert fraction_solved([0, 2, None, 2], 4).tolist() == [0.25, 0.25, 0.75, 0.75]
+    assert fraction_solved([None, None], 3).tolist() == [0, 0, 0]
 
 
 def test_loss_formula_renders_to_png(tmp_path):

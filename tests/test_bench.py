@@ -9,6 +9,7 @@ import random
 import re
 
 import numpy as np
+import pytest
 
 NUMBER = r"\d+(\.\d+)?"
 BENCH_LINE = re.compile(
@@ -76,10 +77,11 @@ def test_learning_csv_round_trip(tmp_path):
     assert read_learning_csv(write_learning_csv(results, tmp_path / "t.csv")) == results
 
 
-def test_bench_rejects_non_positive_counts(cli):
-    result = cli("bench", "--steps", 0)
+@pytest.mark.parametrize("flag", ["--steps", "--workers"])
+def test_bench_rejects_non_positive_counts(cli, flag):
+    result = cli("bench", "--learning", flag, 0)
     assert result.returncode == 2
-    assert result.stderr.strip() == "cartpole-dqn: error: --steps must be a positive whole number, got 0"
+    assert result.stderr.strip() == f"cartpole-dqn: error: {flag} must be a positive whole number, got 0"
 
 
 def test_replay_hands_act_the_q_values_of_the_updated_model():

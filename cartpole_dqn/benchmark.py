@@ -12,9 +12,16 @@ Each is warmed up first (TensorFlow traces and compiles a function on its
 first call, Keras builds ``predict``/``fit`` on theirs), and the warm-up is
 left out of the timings.
 
-Learning (``--learning``): per seed, train with the tutorial's settings until
-an episode first scores 500 (the tutorial saves the model then) or until
-``--max-episodes``; then play the saved model greedily for 20 episodes.
+Learning (``--learning``): per seed, what a reader of the README gets from
+``train --stop-when-solved``: train with evaluation after every episode until
+a confirmed model reaches the threshold or ``--max-episodes``; record the
+first episode whose evaluation reached the threshold and the wall time to it,
+and the episode and time of the stop; then play the best model, and the
+tutorial's last-500 model beside it, greedily for 20 episodes.  Seeds run in
+parallel worker processes (``--workers``); each seed is one call of
+:func:`learn_one_seed`, a top-level function of plain, picklable values, so
+another backend (a Ray cluster, say) can map the same function and write the
+same CSV with :func:`write_learning_csv`.
 
 Every loop here is ``DQNAgent.run`` itself (the tutorial's is a subclass
 with the tutorial's ``act`` and ``replay``): the benchmark only stops it from
@@ -24,7 +31,10 @@ outside, with an episode hook or a step budget on the environment.
 from __future__ import annotations
 
 import contextlib
+import csv
+import dataclasses
 import io
+import math
 import statistics
 import tempfile
 import time
@@ -37,13 +47,17 @@ import numpy as np
 from cartpole_dqn.agent import DQNAgent
 from cartpole_dqn.compiled import threads_per_operation
 from cartpole_dqn.environment import MAX_SCORE
-from cartpole_dqn.evaluation import TEST_EPISODES
-from cartpole_dqn.hyperparameters import DEFAULTS, flag_of
+from cartpole_dqn.evaluation import (DEFAULT_CONFIRM_EPISODES, DEFAULT_EVAL_EPISODES, SOLVED_THRESHOLD, TEST_EPISODES,
+                                     Evaluator, best_model_path)
+from cartpole_dqn.hyperparameters import DEFAULTS, Hyperparameters, flag_of
+from cartpole_dqn.output_files import write_csv, written_atomically
+from cartpole_dqn.parallel import map_in_processes
 from cartpole_dqn.process import prepare_process
 from cartpole_dqn.tutorial_reference import TutorialAgent
 
 WARMUP_STEPS = 200  # more than batch_size, so timed replays use full minibatches
 UNLIMITED_EPISODES = 10**9  # the step budget, not EPISODES, ends a timed run
+GOOD_TEST_FRACTION = 0.9  # a seed's best model is good when at least 18 of 20 test episodes reach 500
 
 
 class _BudgetSpent(Exception):
@@ -164,39 +178,92 @@ def run_speed(hyperparameters, steps, tutorial_steps, updates, seed, out=print):
         f"speedup={speedup:.1f} loop_overhead={loop_overhead:.3f}")
 
 
-@dataclass
-class SeedResult:
+@dataclass(frozen=True)
+class SeedTask:
+    """Everything one seed of the learning benchmark needs: plain values, so it can be pickled."""
+
+    preset: str  # the recipe's name, for the CSV and the plot's legend
+    hyperparameters: Hyperparameters  # EPISODES is the most episodes the seed may train
     seed: int
-    episodes: int  # episodes played
-    first500: int | None  # the loop's episode number (as printed, from 0) of the first 500
-    seconds: float  # training wall time, until the first 500 or max episodes
-    test_500s: int | None  # test episodes of the saved model that reached 500
+    eval_episodes: int = DEFAULT_EVAL_EPISODES
+    confirm_episodes: int = DEFAULT_CONFIRM_EPISODES
+    threshold: float = SOLVED_THRESHOLD
+    test_episodes: int = TEST_EPISODES
 
 
-def _stop_at_first_500(agent, episode, score):
-    return score >= MAX_SCORE
+@dataclass(frozen=True)
+class SeedResult:
+    """One seed of the learning benchmark: one row of its CSV. Episodes count from 0, as printed."""
+
+    preset: str
+    seed: int
+    max_episodes: int
+    episodes: int  # episodes trained
+    first_reached: int | None  # first episode whose evaluation mean reached the threshold
+    seconds_to_first_reached: float | None
+    solved: int | None  # the episode whose confirmed model stopped training (train --stop-when-solved)
+    seconds: float  # training wall time, evaluation included, until the stop or max_episodes
+    best_episode: int | None  # the episode whose network is the best model
+    best_score: float | None  # its mean over the screen and confirmation episodes
+    best_test_500s: int | None  # test episodes of the best model that reached 500
+    best_test_mean: float | None
+    last500_episode: int | None  # the tutorial's model: the network after the last training 500
+    last500_test_500s: int | None
+    last500_test_mean: float | None
+    test_episodes: int
 
 
-def learn_one_seed(hyperparameters, seed, scratch) -> SeedResult:
-    """Train one seed until its first 500 (the model is saved then); test that model."""
-    model_path = Path(scratch) / f"seed{seed}.h5"
-    prepare_process(seed)
-    agent = DQNAgent(hyperparameters, seed=seed, model_path=model_path)
-    agent.episode_hooks.append(_stop_at_first_500)
-    with contextlib.redirect_stdout(io.StringIO()):
+def learn_one_seed(task: SeedTask) -> tuple[SeedResult, str]:
+    """Train one seed as ``train --stop-when-solved`` does; test its best and last-500 models.
+
+    Returns the result and everything the seed printed (training and test lines).
+    """
+    output = io.StringIO()
+    with tempfile.TemporaryDirectory() as scratch, contextlib.redirect_stdout(output):
+        model_path = Path(scratch) / "cartpole-dqn.h5"
+        prepare_process(task.seed)
+        agent = DQNAgent(task.hyperparameters, seed=task.seed, model_path=model_path)
+        evaluator = Evaluator(best_model_path(model_path), episodes=task.eval_episodes,
+                              confirm_episodes=task.confirm_episodes, stop_at=task.threshold)
+        episode_ends = []  # wall time at the end of each episode, its evaluation included
+        agent.episode_hooks += [evaluator, lambda agent, episode, score: episode_ends.append(time.perf_counter())]
         start = time.perf_counter()
-        scores = agent.run()
+        agent.run()
         seconds = time.perf_counter() - start
-        if not agent.saved_episodes:
-            return SeedResult(seed, len(scores), None, seconds, None)
-        prepare_process(seed)
-        tester = DQNAgent(hyperparameters.replace(EPISODES=TEST_EPISODES), seed=seed, model_path=model_path)
-        test_scores = tester.test()
-    return SeedResult(seed, len(scores), agent.saved_episodes[0], seconds,
-                      sum(score >= MAX_SCORE for score in test_scores))
+        evaluator.close()
+        best, first, solved = evaluator.best, evaluator.first_reached, evaluator.stopped_at
+        best_test = _test(task, evaluator.best_path) if best is not None else None
+        last500_test = _test(task, model_path) if agent.saved_episodes else None
+    result = SeedResult(
+        task.preset, task.seed, task.hyperparameters.EPISODES, len(agent.scores),
+        _get(first, "episode"), round(episode_ends[first.episode] - start, 2) if first is not None else None,
+        _get(solved, "episode"), round(seconds, 2), _get(best, "episode"), _get(best, "score"),
+        *_test_figures(best_test), agent.saved_episodes[-1] if agent.saved_episodes else None,
+        *_test_figures(last500_test), task.test_episodes)
+    return result, output.getvalue()
+
+
+def _get(record, name):
+    return getattr(record, name) if record is not None else None
+
+
+def _test(task, model_path):
+    """Greedy test scores of a saved model, as ``cartpole-dqn test --seed SEED`` plays them."""
+    print(f"test of {model_path.name}:")
+    prepare_process(task.seed)
+    tester = DQNAgent(task.hyperparameters.replace(EPISODES=task.test_episodes), seed=task.seed,
+                      model_path=model_path)
+    return tester.test()
+
+
+def _test_figures(scores):
+    if scores is None:
+        return None, None
+    return sum(score >= MAX_SCORE for score in scores), round(statistics.fmean(scores), 1)
 
 
 def _median(values):
+    values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
 
 
@@ -204,26 +271,67 @@ def _show(value, fmt="{}"):
     return "none" if value is None else fmt.format(value)
 
 
-def run_learning(hyperparameters, seeds, first_seed, out=print):
-    """Train and test ``seeds`` seeds; print a table and the ``learning:`` line.
+LEARNING_HEADER = (f"{'seed':>4}  {'episodes':>8}  {'first eval>=T':>13}  {'seconds':>7}  {'solved at':>9}  "
+                   f"{'seconds':>7}  {'best: test 500s':>15}  {'mean':>5}  {'last 500: test 500s':>19}  {'mean':>5}")
 
-    ``hyperparameters.EPISODES`` is the most episodes a seed may train.
+
+def _row(r: SeedResult) -> str:
+    return (f"{r.seed:>4}  {r.episodes:>8}  {_show(r.first_reached):>13}  "
+            f"{_show(r.seconds_to_first_reached, '{:.1f}'):>7}  {_show(r.solved):>9}  {r.seconds:>7.1f}  "
+            f"{_show(r.best_test_500s, '{}/' + str(r.test_episodes)):>15}  {_show(r.best_test_mean):>5}  "
+            f"{_show(r.last500_test_500s, '{}/' + str(r.test_episodes)):>19}  {_show(r.last500_test_mean):>5}")
+
+
+def run_learning(tasks, workers, csv_path, log_dir, out=print):
+    """Run ``tasks`` (SeedTask) on ``workers`` processes; print a table and the ``learning:`` line.
+
+    Writes one CSV row per seed to ``csv_path`` and each seed's printed lines
+    to ``log_dir``/<preset>-seed<N>.log.
     """
-    out(f"learning: seeds {first_seed}..{first_seed + seeds - 1}, {_settings(hyperparameters)}, stop at the first "
-        f"{MAX_SCORE} or after {hyperparameters.EPISODES} episodes, then {TEST_EPISODES} greedy tests")
-    out(f"{'seed':>4}  {'episodes':>8}  {'first 500 at':>12}  {'seconds':>8}  {'test 500s':>9}")
+    first = tasks[0]
+    seeds = [task.seed for task in tasks]
+    out(f"learning: preset {first.preset}, {_settings(first.hyperparameters)}; seeds {seeds[0]}..{seeds[-1]} on "
+        f"{workers} worker process{'es' if workers > 1 else ''}; train --stop-when-solved "
+        f"({first.eval_episodes} evaluation + {first.confirm_episodes} confirmation episodes, threshold "
+        f"{first.threshold:g}) for at most {first.hyperparameters.EPISODES} episodes, then {first.test_episodes} "
+        f"greedy test episodes of the best and of the last-500 model")
+    out(LEARNING_HEADER)
+    done = map(learn_one_seed, tasks) if workers == 1 else map_in_processes(learn_one_seed, tasks, workers)
     results = []
-    with tempfile.TemporaryDirectory() as scratch:
-        for seed in range(first_seed, first_seed + seeds):
-            r = learn_one_seed(hyperparameters, seed, scratch)
-            results.append(r)
-            out(f"{r.seed:>4}  {r.episodes:>8}  {_show(r.first500, 'episode {}'):>12}  {r.seconds:>8.1f}  "
-                f"{_show(r.test_500s, '{}/' + str(TEST_EPISODES)):>9}")
-    solved = [r for r in results if r.first500 is not None]
-    out(f"medians over the {len(solved)} seed{'' if len(solved) == 1 else 's'} that reached {MAX_SCORE}; "
-        "the others saved no model")
-    out(f"learning: solved={len(solved)}/{seeds} "
-        f"median_first500_episode={_show(_median([r.first500 for r in solved]))} "
-        f"median_seconds={_show(_median([r.seconds for r in solved]), '{:.1f}')} "
-        f"median_test_500s={_show(_median([r.test_500s for r in solved]))}/{TEST_EPISODES}")
+    for result, output in done:
+        with written_atomically(Path(log_dir) / f"{result.preset}-seed{result.seed}.log") as partial:
+            partial.write_text(output)
+        results.append(result)
+        out(_row(result))
+    results.sort(key=lambda r: r.seed)
+    write_learning_csv(results, csv_path)
+    out(f"per-seed rows: {csv_path}; each seed's lines: {log_dir}")
+    out(learning_line(results))
     return results
+
+
+def learning_line(results) -> str:
+    """The machine-readable summary of one preset's seeds."""
+    n = len(results)
+    tests = results[0].test_episodes
+    good = sum(r.best_test_500s is not None and r.best_test_500s >= GOOD_TEST_FRACTION * tests for r in results)
+    return (f"learning: preset={results[0].preset} solved={sum(r.solved is not None for r in results)}/{n} "
+            f"median_solved_episode={_show(_median([r.solved for r in results]))} "
+            f"median_seconds={_median([r.seconds for r in results]):.1f} "
+            f"best_test_at_least_{math.ceil(GOOD_TEST_FRACTION * tests)}of{tests}={good}/{n} "
+            f"median_best_test_500s={_show(_median([r.best_test_500s for r in results]))}/{tests} "
+            f"median_last500_test_500s={_show(_median([r.last500_test_500s for r in results]))}/{tests}")
+
+
+def write_learning_csv(results, path) -> Path:
+    return write_csv(path, [f.name for f in dataclasses.fields(SeedResult)],
+                     [["" if value is None else value for value in dataclasses.astuple(result)] for result in results])
+
+
+def read_learning_csv(path) -> list[SeedResult]:
+    """The rows ``write_learning_csv`` wrote, with their types back."""
+    types = {f.name: (float if "float" in str(f.type) else int if "int" in str(f.type) else str)
+             for f in dataclasses.fields(SeedResult)}
+    with open(path, newline="") as file:
+        return [SeedResult(**{name: None if value == "" else types[name](value) for name, value in row.items()})
+                for row in csv.DictReader(file)]

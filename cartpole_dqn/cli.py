@@ -11,7 +11,6 @@ import dataclasses
 import os
 import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -19,12 +18,15 @@ from cartpole_dqn import checkpoint
 from cartpole_dqn.checkpoint import checkpoint_path
 from cartpole_dqn.environment import RENDER_CHOICES, make_env
 from cartpole_dqn.errors import UserError
-from cartpole_dqn.evaluation import TEST_EPISODES, add_evaluation_arguments, best_model_path, evaluator_from
+from cartpole_dqn.evaluation import (TEST_EPISODES, add_evaluation_arguments, best_model_path, evaluator_from,
+                                     test_best_command, watch_line)
 from cartpole_dqn.hyperparameters import (DEFAULT_MODEL_PATH, DEFAULT_PRESET, DEFAULTS, PRESETS,
                                           Hyperparameters, flag_of)
 from cartpole_dqn.number_types import COUNT, MAX_SEED, SEED, RealNumber
 from cartpole_dqn.output_files import check_file, check_folder, check_model_path
+from cartpole_dqn.parallel import available_cores
 from cartpole_dqn.pretrained import PRETRAINED_MODEL
+from cartpole_dqn.process import import_tensorflow_quietly, prepare_process
 from cartpole_dqn.summary import summarize_test, training_summary
 from cartpole_dqn.training_log import TrainingLog, log_paths
 
@@ -130,23 +132,27 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cartpole-dqn",
         description="Deep Q-learning on CartPole-v1 with Keras: the classic tutorial's agent, fast.",
         epilog="examples:\n"
-               "  cartpole-dqn train                    train 1000 episodes, save cartpole-dqn.h5 at each 500\n"
+               "  cartpole-dqn train --stop-when-solved  train until a confirmed model balances the pole\n"
+               "  cartpole-dqn test --best              watch the best evaluated model play 20 episodes\n"
+               "  cartpole-dqn train                    the tutorial's 1000 episodes; cartpole-dqn.h5 at each 500\n"
                "  cartpole-dqn train --episodes 200 --seed 1\n"
-               "  cartpole-dqn test                     watch the saved model play 20 episodes\n"
-               "  cartpole-dqn test --best              the same with the best evaluated model\n"
+               "  cartpole-dqn test                     watch cartpole-dqn.h5 play 20 episodes\n"
                "  cartpole-dqn test --render none       the same, headless\n"
                "  cartpole-dqn test --pretrained        watch the agent shipped with the package\n"
                "  cartpole-dqn test --pretrained --render none --gif play.gif --plot scores.png\n"
                "  cartpole-dqn random                   the tutorial's random play\n"
-               "  cartpole-dqn bench                    speed against the tutorial's own code",
+               "  cartpole-dqn bench                    speed against the tutorial's own code\n"
+               "  cartpole-dqn bench --learning         how often train --stop-when-solved balances the pole, 10 seeds",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="{train,test,random,bench}")
 
     train = commands.add_parser(
-        "train", help="train the agent; saves the model whenever an episode reaches 500",
+        "train", help="train the agent; keeps the best evaluated model and the tutorial's last 500",
         description="Train the DQN agent. Prints one line per episode and saves the model each "
-                    "time an episode reaches 500 (the tutorial's rule). Ctrl-C stops cleanly.")
+                    "time an episode reaches 500 (the tutorial's rule). After every episode the network "
+                    "also plays greedy evaluation episodes; the best one, confirmed on more episodes, is "
+                    "saved as <model>-best.h5. Ctrl-C stops cleanly.")
     _add_common(train, "none", DEFAULTS.EPISODES, "episodes to train (the tutorial's EPISODES)")
     _add_model(train, "where the model is saved")
     _add_training_logs(train)
@@ -180,7 +186,8 @@ def _add_bench(commands):
         "bench", help="time training against the tutorial's code, or measure learning over seeds",
         description="Speed (default): time the training loop, the tutorial's per-sample replay and the bare "
                     "update in one process; the last line is machine-readable. With --learning: train "
-                    "several seeds until the first 500, test each saved model 20 times. See BENCHMARKS.md.")
+                    "several seeds as train --stop-when-solved does, in parallel processes, and test the best "
+                    "and the last-500 model of each 20 times; writes a CSV and a plot. See BENCHMARKS.md.")
     bench.add_argument("--steps", type=COUNT, default=3000, metavar="N",
                        help="timed environment steps of the package's training loop (default: 3000)")
     bench.add_argument("--tutorial-steps", type=COUNT, default=3, metavar="N",
@@ -189,10 +196,20 @@ def _add_bench(commands):
                        help="timed bare replay updates (default: 300)")
     bench.add_argument("--learning", action="store_true",
                        help="run the learning benchmark instead of the speed benchmark")
-    bench.add_argument("--seeds", type=COUNT, default=3, metavar="N",
-                       help="with --learning: number of seeds, from --seed on (default: 3)")
-    bench.add_argument("--max-episodes", type=COUNT, default=400, metavar="N",
-                       help="with --learning: give up on a seed after this many episodes (default: 400)")
+    bench.add_argument("--seeds", type=COUNT, default=10, metavar="N",
+                       help="with --learning: number of seeds, from --seed on (default: 10)")
+    bench.add_argument("--max-episodes", type=COUNT, default=DEFAULTS.EPISODES, metavar="N",
+                       help="with --learning: give up on a seed after this many episodes "
+                            f"(default: {DEFAULTS.EPISODES})")
+    bench.add_argument("--workers", type=COUNT, default=None, metavar="N",
+                       help="with --learning: seeds trained at once, one process each (default: the cores "
+                            f"this process may use, {available_cores()} here)")
+    bench.add_argument("--csv", default=None, metavar="PATH",
+                       help="with --learning: the per-seed rows (default: bench-learning/<preset>.csv); each "
+                            "seed's printed lines go beside it")
+    bench.add_argument("--plot", default=None, metavar="PATH",
+                       help="with --learning: the fraction of seeds solved against episodes, one curve per CSV "
+                            "in the --csv folder (default: fraction-solved.png there)")
     bench.add_argument("--seed", type=SEED, default=0, help="(first) seed (default: 0)")
     _add_hyperparameters(bench)
     bench.set_defaults(run=run_bench)
@@ -206,36 +223,11 @@ def hyperparameters_from(args) -> Hyperparameters:
 
 def _new_agent(hyperparameters, seed, **options):
     """A DQNAgent in a process prepared for it: TensorFlow loaded, one thread per operation, seeded."""
-    _import_tensorflow_quietly()
+    import_tensorflow_quietly()
     from cartpole_dqn.agent import DQNAgent
-    from cartpole_dqn.process import prepare_process
 
     prepare_process(seed)
     return DQNAgent(hyperparameters, seed=seed, **options)
-
-
-def _import_tensorflow_quietly():
-    """Import TensorFlow without its start-up chatter about CUDA and CPU features.
-
-    Part of it is written by C++ before logging is configured, so no setting
-    silences it: stderr is parked in a file during the import and shown only
-    if the import fails.
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    sys.stderr.flush()
-    saved_fd = os.dup(2)
-    with tempfile.TemporaryFile() as parked:
-        os.dup2(parked.fileno(), 2)
-        try:
-            import tensorflow  # noqa: F401
-        except BaseException:
-            os.dup2(saved_fd, 2)
-            parked.seek(0)
-            sys.stderr.write(parked.read().decode(errors="replace"))
-            raise
-        finally:
-            os.dup2(saved_fd, 2)
-            os.close(saved_fd)
 
 
 def run_train(args) -> int:
@@ -270,7 +262,11 @@ def run_train(args) -> int:
     finally:
         agent.env.close()  # a window closes before the closing lines
     saved = args.model if agent.saved_episodes else None
-    plot = log.write_plot(agent.saved_episodes)
+    evaluations, best = (), None
+    if evaluator is not None:
+        evaluator.close()
+        evaluations, best = evaluator.records, evaluator.best
+    plot = log.write_plot(agent.saved_episodes, evaluations, best)
     logged = f"episode log {log.csv_path}, score plot {plot}" if plot else "no episode finished, no log written"
     if checkpointer is not None and checkpointer.written:
         logged += (f"; checkpoint {checkpointer.path} ({checkpointer.written} written in "
@@ -279,8 +275,8 @@ def run_train(args) -> int:
     print(f"{training_summary(agent.scores, time.perf_counter() - start, saved, interrupted)}; {logged}",
           flush=True)
     if evaluator is not None:
-        evaluator.close()
         print(evaluator.summary(args.model, agent.saved_episodes), flush=True)
+    print(watch_line(args.model, bool(saved), evaluator.best_path if best is not None else None), flush=True)
     return EXIT_INTERRUPTED if interrupted else 0
 
 
@@ -341,9 +337,13 @@ def _model_to_test(args):
     if checkpoint.is_checkpoint(args.model):
         raise UserError(f"{args.model} is a training checkpoint, for train --resume; test plays a model file "
                         f"(.h5, .keras)")
-    if not args.best:
-        return args.model
     best = best_model_path(args.model)
+    if not args.best:
+        if not os.path.exists(args.model) and best.is_file():
+            # train --stop-when-solved often writes only the best model (no training episode reached 500).
+            raise UserError(f"no model file at {args.model}, but the best evaluated model is at {best}; "
+                            f"play it with: {test_best_command(args.model)}")
+        return args.model
     if not best.is_file():
         raise UserError(f"no best model at {best}; train with evaluation on (the default) and "
                         f"--model {args.model} until an evaluation has run")
@@ -374,14 +374,30 @@ def run_bench(args) -> int:
                         f"seed NumPy accepts")
     args.episodes = args.max_episodes  # the learning benchmark's EPISODES; the speed one stops by steps
     hyperparameters = hyperparameters_from(args)
-    _import_tensorflow_quietly()
+    import_tensorflow_quietly()
     from cartpole_dqn import benchmark
 
     if args.learning:
-        benchmark.run_learning(hyperparameters, args.seeds, args.seed)
+        _run_learning_bench(benchmark, hyperparameters, args)
     else:
         benchmark.run_speed(hyperparameters, args.steps, args.tutorial_steps, args.updates, args.seed)
     return 0
+
+
+def _run_learning_bench(benchmark, hyperparameters, args) -> None:
+    from cartpole_dqn.plots import plot_fraction_solved
+
+    csv_path = Path(args.csv if args.csv is not None else f"bench-learning/{args.preset}.csv")
+    seeds = range(args.seed, args.seed + args.seeds)
+    tasks = [benchmark.SeedTask(args.preset, hyperparameters, seed) for seed in seeds]
+    workers = min(args.workers or available_cores(), len(tasks))
+    benchmark.run_learning(tasks, workers, csv_path, csv_path.parent)
+    curves = {}
+    for path in sorted(csv_path.parent.glob("*.csv")):
+        rows = benchmark.read_learning_csv(path)
+        curves[path.stem] = ([r.solved for r in rows], max(r.max_episodes for r in rows))
+    plot = plot_fraction_solved(curves, args.plot if args.plot is not None else csv_path.parent / "fraction-solved.png")
+    print(f"plot of {', '.join(curves)}: {plot}", flush=True)
 
 
 def main(argv=None) -> int:

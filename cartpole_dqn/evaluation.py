@@ -1,18 +1,30 @@
 """Greedy evaluation during training, and the best model it keeps.
 
 The tutorial saves the model whenever one training episode reaches 500.  That
-episode was played with exploration, by a network trained with dropout noise,
-and a later 500 overwrites an earlier, better model; so the saved file often
-balances the pole far worse in ``test`` than its training score promised.
+episode was played with exploration, by a network trained with dropout noise
+and changed by a replay after every step, so it says little about the
+network that finishes it; and a later 500 overwrites an earlier, better model.
+Networks that balance the pole often come and go between two 500s, or in
+runs that never score 500 at all.
 
-:class:`Evaluator` is an episode hook (see ``DQNAgent.episode_hooks``): after
-an episode that reached 500, and optionally every K episodes, it plays N
-greedy episodes (no exploration, no learning) in environments of its own and
-saves the model to a second file when their mean beats every earlier
-evaluation.  The evaluation episodes always start from the same seeded states,
-so evaluations are comparable with one another, and nothing here draws from
-Python's, NumPy's or TensorFlow's global random streams: training goes exactly
-as it would without evaluation.
+:class:`Evaluator` is an episode hook (see ``DQNAgent.episode_hooks``).  After
+every episode (``every``), and after every episode that reached 500, it
+*screens* the network: N greedy episodes (no exploration, no learning) in
+environments of its own.  A screen whose mean is at least the best model's
+score is a *candidate*: it plays M more greedy episodes, its *confirmation*,
+from other starting states, and it becomes the best model (saved to a second
+file) when its mean over all N + M episodes beats the best so far.  So a lucky
+screen is not kept on ten episodes alone, and ties at the top are broken by
+the confirmation.  ``stop_at`` stops training once the kept model's screen and
+confirmation means both reach it.
+
+Starting states, far apart so that no two uses share one: screen episode i
+starts from ``env.reset(seed=EVAL_SEED + i)``, confirmation episode i from
+``CONFIRM_SEED + i``; ``test --seed S`` (and the learning benchmark) seeds its
+first reset with a small S and continues that stream, and training does the
+same with its own seed.  Nothing here draws from Python's, NumPy's or
+TensorFlow's global random streams: training goes exactly as it would
+without evaluation.
 
 This module is imported by the command line at start-up, so it must not
 import TensorFlow.
@@ -21,7 +33,8 @@ import TensorFlow.
 from __future__ import annotations
 
 import math
-from dataclasses import astuple, dataclass, fields
+import time
+from dataclasses import astuple, dataclass, fields, replace
 from pathlib import Path
 
 import gymnasium as gym
@@ -29,18 +42,23 @@ import numpy as np
 
 from cartpole_dqn.environment import ENV_ID, MAX_SCORE, make_env
 from cartpole_dqn.errors import UserError
+from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH
 from cartpole_dqn.number_types import COUNT, RealNumber, WholeNumber, check_flag
 from cartpole_dqn.output_files import write_csv
 from cartpole_dqn.summary import models_summary
 
 DEFAULT_EVAL_EPISODES = 10
+DEFAULT_CONFIRM_EPISODES = 30
+DEFAULT_EVAL_EVERY = 1
 TEST_EPISODES = 20  # greedy episodes of the test command; the tutorial shows 20
 # CartPole-v1's own bar for "solved" (475): the mean a --stop-when-solved run must reach.
 SOLVED_THRESHOLD = float(gym.spec(ENV_ID).reward_threshold)
-# Evaluation episode i starts from env.reset(seed=EVAL_SEED + i), far from
-# the small seeds people give to training.
+# Screen episode i starts from env.reset(seed=EVAL_SEED + i), confirmation
+# episode i from CONFIRM_SEED + i: far from each other and from the small
+# seeds people give to training and test.
 EVAL_SEED = 1_000_000
 STOP_THRESHOLD = RealNumber(0, MAX_SCORE, low_open=True)  # --stop-when-solved: a mean score that can be reached
+CONFIRM_SEED = 2_000_000
 
 
 def play_greedy(q_values, envs, seeds):
@@ -65,6 +83,24 @@ def play_greedy(q_values, envs, seeds):
     return scores
 
 
+class GreedyEpisodes:
+    """A fixed set of greedy episodes, one seeded starting state each, replayable on any network."""
+
+    def __init__(self, episodes: int, first_seed: int):
+        self.seeds = [first_seed + i for i in range(episodes)]
+        self._envs = None  # made when first played: a run may never need them
+
+    def play(self, q_values) -> list[int]:
+        if self._envs is None:
+            self._envs = [make_env("none") for _ in self.seeds]
+        return play_greedy(q_values, self._envs, self.seeds)
+
+    def close(self):
+        for env in self._envs or ():
+            env.close()
+        self._envs = None
+
+
 def best_model_path(model_path) -> Path:
     """``cartpole-dqn.h5`` -> ``cartpole-dqn-best.h5``: where the best evaluated model goes."""
     path = Path(model_path)
@@ -78,71 +114,104 @@ def evaluations_log_path(model_path, log_dir=None) -> Path:
     return folder / f"{path.stem}-evals.csv"
 
 
+def _mean(scores) -> float:
+    return sum(scores) / len(scores)
+
+
 @dataclass(frozen=True)
 class EvaluationRecord:
-    """One evaluation: after which training episode, and how the greedy episodes went."""
+    """One evaluation: after which training episode, its screen, and its confirmation if it was a candidate."""
 
-    episode: int  # the training episode after which the model was evaluated
-    mean: float  # mean greedy score
-    at500: int  # greedy episodes that reached 500
-    episodes: int  # greedy episodes played
-    best: float  # best mean so far, this one included
-    saved: bool  # this evaluation improved on the best and was saved
+    episode: int  # the training episode after which the network was evaluated
+    mean: float  # mean score of the screen's greedy episodes
+    at500: int  # screen episodes that reached 500
+    episodes: int  # screen episodes played
+    confirm_mean: float | None  # mean of the confirmation episodes; None: not a candidate
+    confirm_at500: int | None
+    confirm_episodes: int  # 0 when not a candidate
+    best: float  # the best model's score after this evaluation (mean over its screen and confirmation)
+    saved: bool  # this network became the best model
+
+    @property
+    def score(self) -> float | None:
+        """Mean over the screen and the confirmation episodes; None without a confirmation."""
+        if self.confirm_mean is None:
+            return None
+        total = self.mean * self.episodes + self.confirm_mean * self.confirm_episodes
+        return total / (self.episodes + self.confirm_episodes)
 
 
 class Evaluator:
-    """Episode hook: evaluate the agent greedily, keep the best model, maybe stop.
+    """Episode hook: screen the agent greedily, confirm candidates, keep the best model, maybe stop.
 
-    ``episodes`` greedy episodes per evaluation; evaluate after every episode
-    that reached 500 and, if ``every`` is given, after every ``every``-th
-    episode; save to ``best_path`` on improvement; append one row per
-    evaluation to ``log_path`` (if given); stop training (return True) once a
-    mean reaches ``stop_at`` (if given).
+    ``episodes`` screen episodes after every ``every``-th training episode and
+    after every episode that reached 500; ``confirm_episodes`` more for a
+    candidate; save to ``best_path`` on improvement; append one row per
+    evaluation to ``log_path`` (if given); stop training (return True) once
+    the kept model's screen and confirmation means reach ``stop_at`` (if given).
     """
 
-    def __init__(self, best_path, *, episodes=DEFAULT_EVAL_EPISODES, every=None, stop_at=None,
-                 log_path=None, seed=EVAL_SEED):
+    def __init__(self, best_path, *, episodes=DEFAULT_EVAL_EPISODES, confirm_episodes=DEFAULT_CONFIRM_EPISODES,
+                 every=DEFAULT_EVAL_EVERY, stop_at=None, log_path=None, seed=EVAL_SEED, confirm_seed=CONFIRM_SEED):
         check_flag("--eval-episodes", episodes, COUNT)
-        if every is not None:
-            check_flag("--eval-every", every, COUNT)
+        check_flag("--confirm-episodes", confirm_episodes, COUNT)
+        check_flag("--eval-every", every, COUNT)
         if stop_at is not None:
             check_flag("--stop-when-solved", stop_at, STOP_THRESHOLD)
         self.best_path = Path(best_path)
-        self.episodes = episodes
         self.every = every
         self.stop_at = stop_at
+        # The bar for "this screen reached the threshold" (first_reached), with or without stopping.
+        self.threshold = stop_at if stop_at is not None else SOLVED_THRESHOLD
         self.log_path = Path(log_path) if log_path is not None else None
-        self.seeds = [seed + i for i in range(episodes)]
+        self.screen = GreedyEpisodes(episodes, seed)
+        self.confirmation = GreedyEpisodes(confirm_episodes, confirm_seed)
         self.records: list[EvaluationRecord] = []
-        self.best_mean = -math.inf
-        self.stopped_at = None  # the evaluation that reached stop_at
-        self._envs = None  # made on the first evaluation: a run may never need them
+        self.best = None  # the record of the kept model
+        self.first_reached = None  # the first screen whose mean reached the threshold
+        self.stopped_at = None  # the evaluation whose model stopped training
+        self.seconds = 0.0  # wall time spent evaluating and saving: the cost of evaluation
+
+    @property
+    def best_score(self) -> float:
+        return self.best.score if self.best is not None else -math.inf
 
     def due(self, episode: int, score: int) -> bool:
-        return score >= MAX_SCORE or (self.every is not None and (episode + 1) % self.every == 0)
+        return score >= MAX_SCORE or (episode + 1) % self.every == 0
 
-    def evaluate(self, agent) -> list[int]:
-        """Greedy scores of the agent's current network on the evaluation episodes."""
-        if self._envs is None:
-            self._envs = [make_env("none") for _ in self.seeds]
-        return play_greedy(agent.q_values, self._envs, self.seeds)
+    def is_candidate(self, screen_mean: float) -> bool:
+        """Worth confirming: the screen is at least the best's score, and the best could still be beaten."""
+        return screen_mean >= self.best_score and self.best_score < MAX_SCORE
 
     def __call__(self, agent, episode: int, score: int) -> bool:
         if not self.due(episode, score):
             return False
-        scores = self.evaluate(agent)
-        mean = sum(scores) / len(scores)
-        saved = mean > self.best_mean
-        if saved:
+        start = time.perf_counter()
+        try:
+            return self._evaluate(agent, episode)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+    def _evaluate(self, agent, episode: int) -> bool:
+        q_values = agent.q_values
+        screen = self.screen.play(q_values)
+        mean = _mean(screen)
+        confirmation = self.confirmation.play(q_values) if self.is_candidate(mean) else []
+        record = EvaluationRecord(
+            episode, mean, _at500(screen), len(screen),
+            _mean(confirmation) if confirmation else None, _at500(confirmation) if confirmation else None,
+            len(confirmation), self.best_score, saved=False)
+        if record.score is not None and record.score > self.best_score:
             agent.save(self.best_path)  # atomic: write a sibling file, then rename
-            self.best_mean = mean
-        record = EvaluationRecord(episode, mean, sum(s >= MAX_SCORE for s in scores), len(scores),
-                                  self.best_mean, saved)
+            record = replace(record, best=record.score, saved=True)
+            self.best = record
         self.records.append(record)
-        print(f"eval: mean={mean:.1f} at{MAX_SCORE}={record.at500}/{record.episodes} "
-              f"best={self.best_mean:.1f}", flush=True)
+        if self.first_reached is None and mean >= self.threshold:
+            self.first_reached = record
+        if confirmation:
+            print(_evaluation_line(record), flush=True)
         self._write_log()
-        if self.stop_at is not None and mean >= self.stop_at:
+        if self.stop_at is not None and record.saved and solves(record, self.stop_at):
             self.stopped_at = record
             return True
         return False
@@ -154,12 +223,13 @@ class Evaluator:
     # -- checkpoints (cartpole_dqn.checkpoint) ---------------------------
 
     def checkpoint_state(self) -> dict:
-        return {"best_mean": self.best_mean, "records": [astuple(r) for r in self.records]}
+        return {"records": [astuple(r) for r in self.records]}
 
     def restore_checkpoint_state(self, state) -> None:
-        """Go on from a checkpoint: its best mean (a resumed run saves only a better model) and its records."""
-        self.best_mean = state["best_mean"]
+        """Go on from a checkpoint: its records, and so its best model (a resumed run saves only a better one)."""
         self.records = [EvaluationRecord(*record) for record in state["records"]]
+        self.best = next((r for r in reversed(self.records) if r.saved), None)
+        self.first_reached = next((r for r in self.records if r.mean >= self.threshold), None)
         if self.records:
             self._write_log()
 
@@ -173,13 +243,56 @@ class Evaluator:
         # The hook runs right after the tutorial's save, so the evaluation of
         # that episode scored exactly the model in model_path.
         last_evaluation = next((r for r in self.records if r.episode == last_saved), None)
-        best = next((r for r in reversed(self.records) if r.saved), None)
-        return models_summary(model_path, last_saved, last_evaluation, self.best_path, best, self.stopped_at)
+        confirmations = sum(r.confirm_mean is not None for r in self.records)
+        return (models_summary(model_path, last_saved, last_evaluation, self.best_path, self.best, self.stopped_at)
+                + f"; {len(self.records)} evaluations, {confirmations} confirmed, in {self.seconds:.1f} s")
 
     def close(self):
-        for env in self._envs or ():
-            env.close()
-        self._envs = None
+        self.screen.close()
+        self.confirmation.close()
+
+
+def solves(record: EvaluationRecord, threshold: float) -> bool:
+    """Both the screen and the confirmation of this evaluation reached ``threshold``."""
+    return record.confirm_mean is not None and min(record.mean, record.confirm_mean) >= threshold
+
+
+def _at500(scores) -> int:
+    return sum(score >= MAX_SCORE for score in scores)
+
+
+def _evaluation_line(record: EvaluationRecord) -> str:
+    """The line printed after a candidate's confirmation."""
+    return (f"eval: mean={record.mean:.1f} at{MAX_SCORE}={record.at500}/{record.episodes} "
+            f"confirm={record.confirm_mean:.1f} at{MAX_SCORE}={record.confirm_at500}/{record.confirm_episodes} "
+            f"best={record.best:.1f}" + (" saved" if record.saved else ""))
+
+
+def watch_line(model_path, model_written: bool, best_path=None) -> str:
+    """The last line of ``train``: which file to watch, and the command that plays it.
+
+    ``best_path`` is the best model if this run wrote one; else the tutorial's
+    ``model_path``, if ``model_written``.
+    """
+    if best_path is not None:
+        if Path(best_path) == best_model_path(model_path):
+            command = test_best_command(model_path)
+        else:
+            command = f"cartpole-dqn test --model {best_path}"
+        return f"watch the best model ({best_path}): {command}"
+    if model_written:
+        return f"watch the model ({model_path}): cartpole-dqn test" + _model_flag(model_path)
+    return (f"nothing to watch: no episode reached {MAX_SCORE} and evaluation was off; "
+            "train again with evaluation on (the default)")
+
+
+def test_best_command(model_path) -> str:
+    """The command that plays the best model saved beside ``model_path``."""
+    return "cartpole-dqn test --best" + _model_flag(model_path)
+
+
+def _model_flag(model_path) -> str:
+    return "" if Path(model_path) == Path(DEFAULT_MODEL_PATH) else f" --model {model_path}"
 
 
 def add_evaluation_arguments(parser) -> None:
@@ -187,28 +300,33 @@ def add_evaluation_arguments(parser) -> None:
     group = parser.add_argument_group("evaluation (greedy episodes that pick the best model)")
     group.add_argument("--eval-episodes", type=WholeNumber(0, description="0 (off) or a positive whole number"),
                        default=DEFAULT_EVAL_EPISODES, metavar="N",
-                       help="greedy episodes per evaluation; an evaluation follows every episode that "
-                            f"reaches {MAX_SCORE}; 0 turns evaluation off (default: {DEFAULT_EVAL_EPISODES})")
-    group.add_argument("--eval-every", type=COUNT, default=None, metavar="K",
-                       help="also evaluate after every K-th episode (default: off)")
+                       help="greedy episodes of each evaluation's screen; 0 turns evaluation off "
+                            f"(default: {DEFAULT_EVAL_EPISODES})")
+    group.add_argument("--eval-every", type=COUNT, default=DEFAULT_EVAL_EVERY, metavar="K",
+                       help=f"evaluate after every K-th episode and after every {MAX_SCORE} "
+                            f"(default: {DEFAULT_EVAL_EVERY}, every episode)")
+    group.add_argument("--confirm-episodes", type=COUNT, default=DEFAULT_CONFIRM_EPISODES, metavar="M",
+                       help="greedy episodes from other starting states that confirm a screen at least as good "
+                            f"as the best model before it replaces it (default: {DEFAULT_CONFIRM_EPISODES})")
     group.add_argument("--best-model", default=None, metavar="PATH",
                        help="where the best evaluated model is saved (default: the --model name "
                             "with -best, e.g. cartpole-dqn-best.h5)")
     group.add_argument("--stop-when-solved", type=STOP_THRESHOLD, nargs="?", const=SOLVED_THRESHOLD, default=None,
                        metavar="THRESHOLD",
-                       help="stop training once an evaluation mean reaches THRESHOLD "
-                            f"(default when given without a value: {SOLVED_THRESHOLD:g}, "
+                       help="stop training once the best model's screen and confirmation means both reach "
+                            f"THRESHOLD (default when given without a value: {SOLVED_THRESHOLD:g}, "
                             "CartPole-v1's reward threshold)")
 
 
 def evaluator_from(args):
     """The Evaluator the ``train`` flags ask for, or None when evaluation is off."""
     if args.eval_episodes == 0:
-        if args.stop_when_solved is not None or args.eval_every is not None:
-            raise UserError("--stop-when-solved and --eval-every need evaluation; drop --eval-episodes 0")
+        if args.stop_when_solved is not None:
+            raise UserError("--stop-when-solved needs evaluation; drop --eval-episodes 0")
         return None
     best = args.best_model if args.best_model is not None else best_model_path(args.model)
     if Path(best) == Path(args.model):
         raise UserError(f"--best-model must differ from --model ({args.model}): each run writes both")
-    return Evaluator(best, episodes=args.eval_episodes, every=args.eval_every, stop_at=args.stop_when_solved,
+    return Evaluator(best, episodes=args.eval_episodes, confirm_episodes=args.confirm_episodes,
+                     every=args.eval_every, stop_at=args.stop_when_solved,
                      log_path=evaluations_log_path(args.model, args.log_dir))

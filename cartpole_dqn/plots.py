@@ -56,23 +56,33 @@ def _draw_score_axes(axes, title, xlabel) -> None:
     axes.grid(alpha=0.3)
 
 
-def plot_training_scores(scores, path, saved_episodes=(), title="Training: score per episode") -> Path:
+def plot_training_scores(scores, path, saved_episodes=(), title="Training: score per episode",
+                         evaluations=(), best=None) -> Path:
     """Score of each episode, its moving average and the 500 line, to a PNG.
 
-    ``saved_episodes`` (episodes after which the model was saved) are marked.
+    ``saved_episodes`` (episodes after which the tutorial's rule saved the
+    model) are marked.  ``evaluations`` (``EvaluationRecord``-like: episode,
+    mean) add the greedy evaluation means; ``best`` (one of them) is marked as
+    the network kept as the best model.
     """
     figure = _new_figure()
     axes = figure.add_subplot()
     episodes = np.arange(len(scores))
-    axes.plot(episodes, scores, color="tab:blue", alpha=0.45, linewidth=1, label="score")
+    axes.plot(episodes, scores, color="tab:blue", alpha=0.35, linewidth=1, label="training score")
     if len(scores):
         axes.plot(episodes, moving_average(scores), color="tab:orange", linewidth=2,
                   label=f"mean of last {MOVING_AVERAGE_WINDOW}")
+    if len(evaluations):
+        axes.plot([r.episode for r in evaluations], [r.mean for r in evaluations], color="tab:purple",
+                  linewidth=1.5, label=f"greedy evaluation (mean of {evaluations[0].episodes})")
     if len(saved_episodes):
         axes.plot(saved_episodes, [scores[e] for e in saved_episodes], "v", color="tab:red",
-                  label="model saved")
+                  label="saved at a training 500")
+    if best is not None:
+        axes.plot([best.episode], [best.score], "*", color="black", markersize=14,
+                  label=f"kept as best: episode {best.episode}, {best.score:.1f}")
     _draw_score_axes(axes, title, "episode")
-    figure.legend(loc="outside lower center", ncols=4)
+    figure.legend(loc="outside lower center", ncols=3)
     return _save(figure, path)
 
 
@@ -92,4 +102,34 @@ def render_loss_formula(path) -> Path:
     """The Q-learning loss typeset with matplotlib mathtext, to a PNG."""
     figure = _new_figure(width=6.4, height=0.9)
     figure.text(0.5, 0.5, LOSS_FORMULA, fontsize=20, ha="center", va="center")
+    return _save(figure, path)
+
+
+def fraction_solved(solved, max_episodes) -> np.ndarray:
+    """For each episode 0 .. max_episodes - 1, the fraction of seeds solved at or before it.
+
+    ``solved`` holds per seed the episode it was solved at, or None.
+    """
+    done = np.array([e for e in solved if e is not None], dtype=int)
+    return (done[None, :] <= np.arange(max_episodes)[:, None]).sum(axis=1) / len(solved)
+
+
+def plot_fraction_solved(curves, path, title="Seeds solved by train --stop-when-solved") -> Path:
+    """For each curve, the fraction of seeds solved by each episode, to a PNG.
+
+    ``curves`` maps a label (a preset) to ``(solved, max_episodes)``: per seed
+    the episode whose confirmed model stopped training, or None if none did
+    within ``max_episodes``.
+    """
+    figure = _new_figure()
+    axes = figure.add_subplot()
+    longest = max(max_episodes for _, max_episodes in curves.values())
+    for label, (solved, max_episodes) in curves.items():
+        axes.step(np.arange(max_episodes), fraction_solved(solved, max_episodes), where="post", linewidth=2,
+                  label=f"{label}: {sum(e is not None for e in solved)}/{len(solved)} seeds solved")
+    axes.set_xlim(0, longest)
+    axes.set_ylim(0, 1.02)
+    axes.set(title=title, xlabel="training episode", ylabel="fraction of seeds solved")
+    axes.grid(alpha=0.3)
+    axes.legend(loc="lower right")
     return _save(figure, path)

@@ -1,5 +1,9 @@
 """Settings of the whole Python process, applied once where a program starts.
 
+TensorFlow is loaded quietly (:func:`import_tensorflow_quietly`) by the
+commands that need it, and by each ``bench`` worker process; this module
+itself imports neither TensorFlow nor Keras, so ``--help`` stays fast.
+
 Two things the agent depends on are global to the process, not to one agent:
 TensorFlow's thread pool, fixed when TensorFlow first runs, and the random
 streams (Python's ``random``, NumPy's and TensorFlow's) that pick the initial
@@ -14,13 +18,41 @@ makes a ``DQNAgent``::
 
 from __future__ import annotations
 
-import keras
-
-from cartpole_dqn.compiled import use_one_thread_per_operation
+import os
+import sys
+import tempfile
 
 
 def prepare_process(seed: int | None = None) -> None:
     """One thread per TensorFlow operation; with ``seed``, seed Python's, NumPy's and TensorFlow's streams."""
+    import keras
+
+    from cartpole_dqn.compiled import use_one_thread_per_operation
+
     use_one_thread_per_operation()
     if seed is not None:
         keras.utils.set_random_seed(seed)
+
+
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow without its start-up chatter about CUDA and CPU features.
+
+    Part of it is written by C++ before logging is configured, so no setting
+    silences it: stderr is parked in a file during the import and shown only
+    if the import fails.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved_fd = os.dup(2)
+    with tempfile.TemporaryFile() as parked:
+        os.dup2(parked.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+        except BaseException:
+            os.dup2(saved_fd, 2)
+            parked.seek(0)
+            sys.stderr.write(parked.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved_fd, 2)
+            os.close(saved_fd)

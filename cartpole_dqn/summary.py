@@ -35,10 +35,15 @@ def models_summary(model_path, last_saved_episode, last_evaluation, best_path, b
     """Name the tutorial's last-500 model and the best evaluated model, with what each scored.
 
     The evaluations are ``EvaluationRecord``-like (episode, mean, at500,
-    episodes) or None; ``stopped_at`` is the evaluation that stopped training.
+    episodes, confirm_mean, confirm_at500, confirm_episodes) or None;
+    ``stopped_at`` is the evaluation that stopped training.
     """
     def scored(record):
-        return f"eval mean {record.mean:.1f}, {record.at500}/{record.episodes} at {MAX_SCORE}"
+        screen = f"eval mean {record.mean:.1f}, {record.at500}/{record.episodes} at {MAX_SCORE}"
+        if record.confirm_mean is None:
+            return screen
+        return (f"{screen}; confirmation mean {record.confirm_mean:.1f}, "
+                f"{record.confirm_at500}/{record.confirm_episodes} at {MAX_SCORE}")
 
     if last_saved_episode is None:
         last = f"{model_path} not written (no episode reached {MAX_SCORE})"

@@ -65,11 +65,14 @@ class TrainingLog:
         if self.rows:
             write_csv(self.csv_path, CSV_COLUMNS, self.rows)
 
-    def write_plot(self, saved_episodes=()) -> Path | None:
-        """Draw the scores logged so far to ``plot_path``, marking ``saved_episodes``; None if none were."""
+    def write_plot(self, saved_episodes=(), evaluations=(), best=None) -> Path | None:
+        """Draw the scores logged so far to ``plot_path``; None if none were.
+
+        ``saved_episodes``, ``evaluations`` and ``best``: see ``plots.plot_training_scores``.
+        """
         if not self.rows:
             return None
         from cartpole_dqn.plots import plot_training_scores
 
-        plot_training_scores(self.scores, self.plot_path, saved_episodes)
+        plot_training_scores(self.scores, self.plot_path, saved_episodes, evaluations=evaluations, best=best)
         return self.plot_path

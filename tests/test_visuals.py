@@ -3,14 +3,16 @@
 import csv
 import glob
 import types
+from pathlib import Path
 
 import h5py
+import numpy as np
 import pytest
 from PIL import Image
 
 from cartpole_dqn import cli
 from cartpole_dqn.gif_recorder import recording_env
-from cartpole_dqn.plots import moving_average, render_loss_formula
+from cartpole_dqn.plots import fraction_solved, moving_average, render_loss_formula
 from cartpole_dqn.pretrained import PRETRAINED_MODEL
 from cartpole_dqn import summary
 from cartpole_dqn.training_log import CSV_COLUMNS, log_paths
@@ -50,6 +52,14 @@ class ScriptedAgent:
         self.env = ClosableEnv()
         ScriptedAgent.last = self
 
+    @staticmethod
+    def q_values(states):
+        """Push the cart toward the side the pole swings: what the evaluation plays."""
+        return np.stack([np.zeros(len(states)), states[:, 3]], axis=1)
+
+    def save(self, path):
+        Path(path).write_bytes(b"scripted")
+
     def run(self):
         for episode, score in enumerate(self.scores_to_play):
             if episode == self.interrupt_after:
@@ -85,6 +95,8 @@ def test_train_logs_one_row_per_episode_and_plots_the_scores(scripted_train, tmp
     times = [float(r["wall_time"]) for r in rows]
     assert times == sorted(times) and times[0] >= 0
     assert is_png(tmp_path / "models" / "run-training.png")
+    # The plot's evaluation line comes from here: one screen after every episode.
+    assert [int(r["episode"]) for r in read_csv(tmp_path / "models" / "run-evals.csv")] == [0, 1, 2]
 
 
 def test_the_real_agent_feeds_the_log(tmp_path):
@@ -121,6 +133,11 @@ def test_unwritable_log_folder_is_a_one_line_error(scripted_train, tmp_path, cap
 
 def test_moving_average_covers_the_first_episodes_too():
     assert moving_average([2, 4, 6, 8], window=2).tolist() == [2, 3, 5, 7]
+
+
+def test_fraction_solved_counts_each_seed_from_its_episode_on():
+    assert fraction_solved([0, 2, None, 2], 4).tolist() == [0.25, 0.25, 0.75, 0.75]
+    assert fraction_solved([None, None], 3).tolist() == [0, 0, 0]
 
 
 def test_loss_formula_renders_to_png(tmp_path):

@@ -16,13 +16,14 @@ from pathlib import Path
 
 from cartpole_dqn import checkpoint
 from cartpole_dqn.checkpoint import checkpoint_path
-from cartpole_dqn.environment import RENDER_CHOICES, make_env
+from cartpole_dqn.environment import MAX_SCORE, RENDER_CHOICES, make_env
 from cartpole_dqn.errors import UserError
-from cartpole_dqn.evaluation import (TEST_EPISODES, add_evaluation_arguments, best_model_path, evaluator_from,
-                                     test_best_command, watch_line)
+from cartpole_dqn.evaluation import (DEFAULT_CONFIRM_EPISODES, DEFAULT_EVAL_EPISODES, DEFAULT_EVAL_EVERY,
+                                     SOLVED_THRESHOLD, STOP_THRESHOLD, TEST_EPISODES, Evaluator, best_model_path,
+                                     evaluations_log_path, test_best_command, watch_line)
 from cartpole_dqn.hyperparameters import (DEFAULT_MODEL_PATH, DEFAULT_PRESET, DEFAULTS, PRESETS,
                                           Hyperparameters, flag_of)
-from cartpole_dqn.number_types import COUNT, MAX_SEED, SEED, RealNumber
+from cartpole_dqn.number_types import COUNT, MAX_SEED, SEED, RealNumber, WholeNumber
 from cartpole_dqn.output_files import check_file, check_folder, check_model_path
 from cartpole_dqn.parallel import available_cores
 from cartpole_dqn.pretrained import PRETRAINED_MODEL
@@ -158,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_training_logs(train)
     _add_checkpoints(train)
     _add_hyperparameters(train)
-    add_evaluation_arguments(train)
+    _add_evaluation_arguments(train)
     train.set_defaults(run=run_train)
 
     test = commands.add_parser(
@@ -215,6 +216,43 @@ def _add_bench(commands):
     bench.set_defaults(run=run_bench)
 
 
+def _add_evaluation_arguments(parser) -> None:
+    """The ``train`` flags that control evaluation, the best model and early stopping."""
+    group = parser.add_argument_group("evaluation (greedy episodes that pick the best model)")
+    group.add_argument("--eval-episodes", type=WholeNumber(0, description="0 (off) or a positive whole number"),
+                       default=DEFAULT_EVAL_EPISODES, metavar="N",
+                       help="greedy episodes of each evaluation's screen; 0 turns evaluation off "
+                            f"(default: {DEFAULT_EVAL_EPISODES})")
+    group.add_argument("--eval-every", type=COUNT, default=DEFAULT_EVAL_EVERY, metavar="K",
+                       help=f"evaluate after every K-th episode and after every {MAX_SCORE} "
+                            f"(default: {DEFAULT_EVAL_EVERY}, every episode)")
+    group.add_argument("--confirm-episodes", type=COUNT, default=DEFAULT_CONFIRM_EPISODES, metavar="M",
+                       help="greedy episodes from other starting states that confirm a screen at least as good "
+                            f"as the best model before it replaces it (default: {DEFAULT_CONFIRM_EPISODES})")
+    group.add_argument("--best-model", default=None, metavar="PATH",
+                       help="where the best evaluated model is saved (default: the --model name "
+                            "with -best, e.g. cartpole-dqn-best.h5)")
+    group.add_argument("--stop-when-solved", type=STOP_THRESHOLD, nargs="?", const=SOLVED_THRESHOLD, default=None,
+                       metavar="THRESHOLD",
+                       help="stop training once the best model's screen and confirmation means both reach "
+                            f"THRESHOLD (default when given without a value: {SOLVED_THRESHOLD:g}, "
+                            "CartPole-v1's reward threshold)")
+
+
+def _evaluator_from(args):
+    """The Evaluator the ``train`` flags ask for, or None when evaluation is off."""
+    if args.eval_episodes == 0:
+        if args.stop_when_solved is not None:
+            raise UserError("--stop-when-solved needs evaluation; drop --eval-episodes 0")
+        return None
+    best = args.best_model if args.best_model is not None else best_model_path(args.model)
+    if Path(best) == Path(args.model):
+        raise UserError(f"--best-model must differ from --model ({args.model}): each run writes both")
+    return Evaluator(best, episodes=args.eval_episodes, confirm_episodes=args.confirm_episodes,
+                     every=args.eval_every, stop_at=args.stop_when_solved,
+                     log_path=evaluations_log_path(args.model, args.log_dir))
+
+
 def hyperparameters_from(args) -> Hyperparameters:
     """The chosen preset, with the values of the flags the user gave."""
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Hyperparameters) if hasattr(args, f.name)}
@@ -233,7 +271,7 @@ def _new_agent(hyperparameters, seed, **options):
 def run_train(args) -> int:
     hyperparameters = hyperparameters_from(args)
     check_model_path(args.model)  # first: the other outputs' names derive from it
-    evaluator = evaluator_from(args)
+    evaluator = _evaluator_from(args)
     log_files = log_paths(args.model, args.log_dir)
     _check_training_outputs(args, evaluator, log_files)
     resume_from = _checkpoint_to_resume(args, hyperparameters)

@@ -41,9 +41,8 @@ import gymnasium as gym
 import numpy as np
 
 from cartpole_dqn.environment import ENV_ID, MAX_SCORE, make_env
-from cartpole_dqn.errors import UserError
 from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH
-from cartpole_dqn.number_types import COUNT, RealNumber, WholeNumber, check_flag
+from cartpole_dqn.number_types import COUNT, RealNumber, check_flag
 from cartpole_dqn.output_files import write_csv
 from cartpole_dqn.summary import models_summary
 
@@ -293,40 +292,3 @@ def test_best_command(model_path) -> str:
 
 def _model_flag(model_path) -> str:
     return "" if Path(model_path) == Path(DEFAULT_MODEL_PATH) else f" --model {model_path}"
-
-
-def add_evaluation_arguments(parser) -> None:
-    """The ``train`` flags that control evaluation, the best model and early stopping."""
-    group = parser.add_argument_group("evaluation (greedy episodes that pick the best model)")
-    group.add_argument("--eval-episodes", type=WholeNumber(0, description="0 (off) or a positive whole number"),
-                       default=DEFAULT_EVAL_EPISODES, metavar="N",
-                       help="greedy episodes of each evaluation's screen; 0 turns evaluation off "
-                            f"(default: {DEFAULT_EVAL_EPISODES})")
-    group.add_argument("--eval-every", type=COUNT, default=DEFAULT_EVAL_EVERY, metavar="K",
-                       help=f"evaluate after every K-th episode and after every {MAX_SCORE} "
-                            f"(default: {DEFAULT_EVAL_EVERY}, every episode)")
-    group.add_argument("--confirm-episodes", type=COUNT, default=DEFAULT_CONFIRM_EPISODES, metavar="M",
-                       help="greedy episodes from other starting states that confirm a screen at least as good "
-                            f"as the best model before it replaces it (default: {DEFAULT_CONFIRM_EPISODES})")
-    group.add_argument("--best-model", default=None, metavar="PATH",
-                       help="where the best evaluated model is saved (default: the --model name "
-                            "with -best, e.g. cartpole-dqn-best.h5)")
-    group.add_argument("--stop-when-solved", type=STOP_THRESHOLD, nargs="?", const=SOLVED_THRESHOLD, default=None,
-                       metavar="THRESHOLD",
-                       help="stop training once the best model's screen and confirmation means both reach "
-                            f"THRESHOLD (default when given without a value: {SOLVED_THRESHOLD:g}, "
-                            "CartPole-v1's reward threshold)")
-
-
-def evaluator_from(args):
-    """The Evaluator the ``train`` flags ask for, or None when evaluation is off."""
-    if args.eval_episodes == 0:
-        if args.stop_when_solved is not None:
-            raise UserError("--stop-when-solved needs evaluation; drop --eval-episodes 0")
-        return None
-    best = args.best_model if args.best_model is not None else best_model_path(args.model)
-    if Path(best) == Path(args.model):
-        raise UserError(f"--best-model must differ from --model ({args.model}): each run writes both")
-    return Evaluator(best, episodes=args.eval_episodes, confirm_episodes=args.confirm_episodes,
-                     every=args.eval_every, stop_at=args.stop_when_solved,
-                     log_path=evaluations_log_path(args.model, args.log_dir))

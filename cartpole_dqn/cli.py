@@ -426,6 +426,9 @@ def _run_learning_bench(benchmark, hyperparameters, args) -> None:
     from cartpole_dqn.plots import plot_fraction_solved
 
     csv_path = Path(args.csv if args.csv is not None else f"bench-learning/{args.preset}.csv")
+    plot_path = args.plot if args.plot is not None else csv_path.parent / "fraction-solved.png"
+    check_file(csv_path, "--csv")
+    check_file(plot_path, "--plot")
     seeds = range(args.seed, args.seed + args.seeds)
     tasks = [benchmark.SeedTask(args.preset, hyperparameters, seed) for seed in seeds]
     workers = min(args.workers or available_cores(), len(tasks))
@@ -434,7 +437,7 @@ def _run_learning_bench(benchmark, hyperparameters, args) -> None:
     for path in sorted(csv_path.parent.glob("*.csv")):
         rows = benchmark.read_learning_csv(path)
         curves[path.stem] = ([r.solved for r in rows], max(r.max_episodes for r in rows))
-    plot = plot_fraction_solved(curves, args.plot if args.plot is not None else csv_path.parent / "fraction-solved.png")
+    plot = plot_fraction_solved(curves, plot_path)
     print(f"plot of {', '.join(curves)}: {plot}", flush=True)
 
 

@@ -196,6 +196,10 @@ def _add_bench(commands):
                        help="timed bare replay updates (default: 300)")
     bench.add_argument("--learning", action="store_true",
                        help="run the learning benchmark instead of the speed benchmark")
+    bench.add_argument("--keep-training", action="store_true",
+                       help="with --learning: the study: train every seed for --max-episodes, never stopping "
+                            "when solved, and record how often its evaluation stays solved; plots the median "
+                            "evaluation mean against episodes (default plot: evaluation-medians.png)")
     bench.add_argument("--seeds", type=COUNT, default=10, metavar="N",
                        help="with --learning: number of seeds, from --seed on (default: 10)")
     bench.add_argument("--max-episodes", type=COUNT, default=DEFAULTS.EPISODES, metavar="N",
@@ -385,19 +389,39 @@ def run_bench(args) -> int:
 
 
 def _run_learning_bench(benchmark, hyperparameters, args) -> None:
-    from cartpole_dqn.plots import plot_fraction_solved
-
     csv_path = Path(args.csv if args.csv is not None else f"bench-learning/{args.preset}.csv")
     seeds = range(args.seed, args.seed + args.seeds)
-    tasks = [benchmark.SeedTask(args.preset, hyperparameters, seed) for seed in seeds]
+    tasks = [benchmark.SeedTask(args.preset, hyperparameters, seed, keep_training=args.keep_training)
+             for seed in seeds]
     workers = min(args.workers or available_cores(), len(tasks))
     benchmark.run_learning(tasks, workers, csv_path, csv_path.parent)
+    if args.keep_training:
+        curves, plot = _plot_study(benchmark, csv_path.parent, args.plot)
+    else:
+        curves, plot = _plot_fraction_solved(benchmark, csv_path.parent, args.plot)
+    print(f"plot of {', '.join(curves)}: {plot}", flush=True)
+
+
+def _plot_fraction_solved(benchmark, folder, plot):
+    from cartpole_dqn.plots import plot_fraction_solved
+
     curves = {}
-    for path in sorted(csv_path.parent.glob("*.csv")):
+    for path in sorted(folder.glob("*.csv")):
         rows = benchmark.read_learning_csv(path)
         curves[path.stem] = ([r.solved for r in rows], max(r.max_episodes for r in rows))
-    plot = plot_fraction_solved(curves, args.plot if args.plot is not None else csv_path.parent / "fraction-solved.png")
-    print(f"plot of {', '.join(curves)}: {plot}", flush=True)
+    return curves, plot_fraction_solved(curves, plot if plot is not None else folder / "fraction-solved.png")
+
+
+def _plot_study(benchmark, folder, plot):
+    """The median evaluation mean against episodes, one curve per study CSV in ``folder``."""
+    from cartpole_dqn.plots import plot_evaluation_medians
+
+    curves = {}
+    for path in sorted(folder.glob("*.csv")):
+        seeds = sorted(benchmark.evaluations_folder(path).glob("seed*.csv"))
+        if seeds:
+            curves[path.stem] = [benchmark.read_evaluation_means(seed) for seed in seeds]
+    return curves, plot_evaluation_medians(curves, plot if plot is not None else folder / "evaluation-medians.png")
 
 
 def main(argv=None) -> int:

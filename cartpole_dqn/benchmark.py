@@ -317,12 +317,12 @@ def read_evaluation_means(path) -> list[float]:
         return [float(row["mean"]) for row in csv.DictReader(file)]
 
 
-def run_learning(tasks, workers, csv_path, log_dir, out=print, mapper=None):
+def run_learning(tasks, workers, csv_path, log_dir, out=print, mapper=None, where=None):
     """Run ``tasks`` (SeedTask) on ``workers`` processes (or with ``mapper``); print a table and the ``learning:``
     line.
 
     ``mapper(function, tasks)`` yields ``function(task)`` for each task in any
-    order (default: worker processes).  As each seed finishes, its row joins
+    order (default: worker processes); ``where`` says where it runs them.  As each seed finishes, its row joins
     ``csv_path`` (rewritten whole, so a run stopped early keeps the seeds it
     finished), its evaluation means go to
     ``evaluations_folder(csv_path)``/seed<N>.csv and its printed lines to
@@ -330,7 +330,7 @@ def run_learning(tasks, workers, csv_path, log_dir, out=print, mapper=None):
     """
     first = tasks[0]
     seeds = [task.seed for task in tasks]
-    where = f"on {workers} worker process{'es' if workers > 1 else ''}" if mapper is None else "on Ray"
+    where = where or f"on {workers} worker process{'es' if workers > 1 else ''}"
     how = "train --keep-training (no stop when solved)" if first.keep_training else "train --stop-when-solved"
     out(f"learning: preset {first.preset}, {_settings(first.hyperparameters)}; seeds {seeds[0]}..{seeds[-1]} "
         f"{where}; {how} ({first.eval_episodes} evaluation + {first.confirm_episodes} confirmation episodes, threshold "

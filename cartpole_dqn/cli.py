@@ -26,13 +26,15 @@ from cartpole_dqn.number_types import COUNT, MAX_SEED, SEED, RealNumber
 from cartpole_dqn.output_files import check_file, check_folder, check_model_path
 from cartpole_dqn.parallel import available_cores
 from cartpole_dqn.pretrained import PRETRAINED_MODEL
+from cartpole_dqn.ray_cluster import INSTALL_RAY, check_ray_installed
 from cartpole_dqn.process import import_tensorflow_quietly, prepare_process
 from cartpole_dqn.summary import summarize_test, training_summary
 from cartpole_dqn.training_log import TrainingLog, log_paths
 
 DEFAULT_RANDOM_EPISODES = 10  # the tutorial's random play runs 10 games
 EXIT_USER_ERROR = 2
-EXIT_INTERRUPTED = 130  # the shell's code for a program stopped by Ctrl-C
+EXIT_INTERRUPTED = 130
+LOCAL_RAY = ""  # --ray without an address: a local Ray runtime  # the shell's code for a program stopped by Ctrl-C
 
 
 class _OneLineErrorParser(argparse.ArgumentParser):
@@ -200,6 +202,10 @@ def _add_bench(commands):
                        help="with --learning: the study: train every seed for --max-episodes, never stopping "
                             "when solved, and record how often its evaluation stays solved; plots the median "
                             "evaluation mean against episodes (default plot: evaluation-medians.png)")
+    bench.add_argument("--ray", nargs="?", const=LOCAL_RAY, default=None, metavar="ADDRESS",
+                       help="with --learning: run the seeds as Ray tasks on the cluster at ADDRESS (ray.init's "
+                            "address), or on a local Ray runtime without one; needs the extra: "
+                            f"{INSTALL_RAY}")
     bench.add_argument("--seeds", type=COUNT, default=10, metavar="N",
                        help="with --learning: number of seeds, from --seed on (default: 10)")
     bench.add_argument("--max-episodes", type=COUNT, default=DEFAULTS.EPISODES, metavar="N",
@@ -376,6 +382,10 @@ def run_bench(args) -> int:
     if args.seed + args.seeds - 1 > MAX_SEED:
         raise UserError(f"--seed {args.seed} with --seeds {args.seeds} runs seeds above {MAX_SEED}, the largest "
                         f"seed NumPy accepts")
+    if args.ray is not None:
+        if not args.learning:
+            raise UserError("--ray runs the learning benchmark's seeds: give --learning too")
+        check_ray_installed()
     args.episodes = args.max_episodes  # the learning benchmark's EPISODES; the speed one stops by steps
     hyperparameters = hyperparameters_from(args)
     import_tensorflow_quietly()
@@ -394,7 +404,14 @@ def _run_learning_bench(benchmark, hyperparameters, args) -> None:
     tasks = [benchmark.SeedTask(args.preset, hyperparameters, seed, keep_training=args.keep_training)
              for seed in seeds]
     workers = min(args.workers or available_cores(), len(tasks))
-    benchmark.run_learning(tasks, workers, csv_path, csv_path.parent)
+    if args.ray is None:
+        benchmark.run_learning(tasks, workers, csv_path, csv_path.parent)
+    else:
+        from cartpole_dqn.ray_cluster import ray_mapper
+
+        address = None if args.ray == LOCAL_RAY else args.ray
+        benchmark.run_learning(tasks, workers, csv_path, csv_path.parent, mapper=ray_mapper(address),
+                               where=f"as Ray tasks ({'a local runtime' if address is None else address})")
     if args.keep_training:
         curves, plot = _plot_study(benchmark, csv_path.parent, args.plot)
     else:

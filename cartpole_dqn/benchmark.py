@@ -17,11 +17,15 @@ Learning (``--learning``): per seed, what a reader of the README gets from
 a confirmed model reaches the threshold or ``--max-episodes``; record the
 first episode whose evaluation reached the threshold and the wall time to it,
 and the episode and time of the stop; then play the best model, and the
-tutorial's last-500 model beside it, greedily for 20 episodes.  Seeds run in
+tutorial's last-500 model beside it, greedily for 20 episodes.  The study
+(``--keep-training``) trains every seed for all ``--max-episodes``, with the
+same evaluation, and also records how often the evaluation stays solved after
+first solving (:func:`stays_solved_fraction`) and every evaluation's mean (one
+CSV per seed, for the plot of the median against episodes).  Seeds run in
 parallel worker processes (``--workers``); each seed is one call of
 :func:`learn_one_seed`, a top-level function of plain, picklable values, so
-another backend (a Ray cluster, say) can map the same function and write the
-same CSV with :func:`write_learning_csv`.
+another backend (a Ray cluster: ``cartpole_dqn.ray_cluster``) maps the same
+function and writes the same CSV.
 
 Every loop here is ``DQNAgent.run`` itself (the tutorial's is a subclass
 with the tutorial's ``act`` and ``replay``): the benchmark only stops it from

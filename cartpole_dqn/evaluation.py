@@ -149,6 +149,8 @@ class Evaluator:
     candidate; save to ``best_path`` on improvement; append one row per
     evaluation to ``log_path`` (if given); stop training (return True) once
     the kept model's screen and confirmation means reach ``stop_at`` (if given).
+    ``threshold`` (default: ``stop_at``, else 475) is the mean whose first
+    screen is ``first_reached``.
     """
 
     def __init__(self, best_path, *, episodes=DEFAULT_EVAL_EPISODES, confirm_episodes=DEFAULT_CONFIRM_EPISODES,

@@ -18,7 +18,7 @@ from cartpole_dqn import checkpoint
 from cartpole_dqn.checkpoint import checkpoint_path
 from cartpole_dqn.environment import RENDER_CHOICES, make_env
 from cartpole_dqn.errors import UserError
-from cartpole_dqn.evaluation import (TEST_EPISODES, add_evaluation_arguments, best_model_path, evaluator_from,
+from cartpole_dqn.evaluation import (SOLVED_THRESHOLD, TEST_EPISODES, add_evaluation_arguments, best_model_path, evaluator_from,
                                      test_best_command, watch_line)
 from cartpole_dqn.hyperparameters import (DEFAULT_MODEL_PATH, DEFAULT_PRESET, DEFAULTS, PRESETS,
                                           Hyperparameters, flag_of)
@@ -439,7 +439,8 @@ def _plot_study(benchmark, folder, plot):
         seeds = sorted(benchmark.evaluations_folder(path).glob("seed*.csv"))
         if seeds:
             curves[path.stem] = [benchmark.read_evaluation_means(seed) for seed in seeds]
-    return curves, plot_evaluation_medians(curves, plot if plot is not None else folder / "evaluation-medians.png")
+    return curves, plot_evaluation_medians(curves, plot if plot is not None else folder / "evaluation-medians.png",
+                                           SOLVED_THRESHOLD)
 
 
 def main(argv=None) -> int:

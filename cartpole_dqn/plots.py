@@ -135,11 +135,13 @@ def plot_fraction_solved(curves, path, title="Seeds solved by train --stop-when-
     return _save(figure, path)
 
 
-def plot_evaluation_medians(curves, path, title="Greedy evaluation over training, seeds' median and quartiles") -> Path:
+def plot_evaluation_medians(curves, path, threshold, title="Greedy evaluation over training, seeds' median "
+                                                           "and quartiles") -> Path:
     """For each curve, the median evaluation mean across seeds against episodes, with the interquartile band.
 
     ``curves`` maps a label (a preset) to one list per seed of its
-    evaluation means, one per episode; an episode counts the seeds that got there.
+    evaluation means, one per episode; an episode counts the seeds that got
+    there.  ``threshold`` (the "solved" mean) is drawn dotted.
     """
     figure = _new_figure()
     axes = figure.add_subplot()
@@ -153,6 +155,7 @@ def plot_evaluation_medians(curves, path, title="Greedy evaluation over training
         line, = axes.plot(episodes, median, linewidth=2, label=f"{label}: median of {len(seeds)} seeds")
         axes.fill_between(episodes, low, high, color=line.get_color(), alpha=0.2)
     _draw_score_axes(axes, title, "training episode")
+    axes.axhline(threshold, color="black", linestyle=":", linewidth=1, label=f"solved ({threshold:g})")
     axes.set_ylabel("evaluation mean (band: 25th-75th percentile)")
-    axes.legend(loc="lower right")
+    figure.legend(loc="outside lower center", ncols=3)
     return _save(figure, path)

@@ -152,7 +152,8 @@ def plot_evaluation_medians(curves, path, threshold, title="Greedy evaluation ov
             row[:len(means)] = means
         low, median, high = np.nanpercentile(padded, [25, 50, 75], axis=0)
         episodes = np.arange(longest)
-        line, = axes.plot(episodes, median, linewidth=2, label=f"{label}: median of {len(seeds)} seed{'s' if len(seeds) > 1 else ''}")
+        seeds_counted = f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''}"
+        line, = axes.plot(episodes, median, linewidth=2, label=f"{label}: median of {seeds_counted}")
         axes.fill_between(episodes, low, high, color=line.get_color(), alpha=0.2)
     _draw_score_axes(axes, title, "training episode")
     axes.axhline(threshold, color="black", linestyle=":", linewidth=1, label=f"solved ({threshold:g})")

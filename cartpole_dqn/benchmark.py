@@ -370,7 +370,8 @@ def learning_line(results) -> str:
             f"median_last500_test_500s={_show(_median([r.last500_test_500s for r in results]))}/{tests} "
             f"reached={sum(r.first_reached is not None for r in results)}/{n} "
             f"median_first_reached={_show(_median([r.first_reached for r in results]))} "
-            f"median_seconds_to_first_reached={_show(_median([r.seconds_to_first_reached for r in results]), '{:.1f}')} "
+            f"median_seconds_to_first_reached="
+            f"{_show(_median([r.seconds_to_first_reached for r in results]), '{:.1f}')} "
             f"median_stays_solved={_show(_median([r.stays_solved for r in results]), '{:.2f}')}")
 
 

@@ -18,7 +18,8 @@ from cartpole_dqn import checkpoint
 from cartpole_dqn.checkpoint import checkpoint_path
 from cartpole_dqn.environment import RENDER_CHOICES, make_env
 from cartpole_dqn.errors import UserError
-from cartpole_dqn.evaluation import (SOLVED_THRESHOLD, TEST_EPISODES, add_evaluation_arguments, best_model_path, evaluator_from,
+from cartpole_dqn.evaluation import (SOLVED_THRESHOLD, TEST_EPISODES, add_evaluation_arguments, best_model_path,
+                                     evaluator_from,
                                      test_best_command, watch_line)
 from cartpole_dqn.hyperparameters import (DEFAULT_MODEL_PATH, DEFAULT_PRESET, DEFAULTS, PRESETS,
                                           Hyperparameters, flag_of)
@@ -189,8 +190,8 @@ def _add_bench(commands):
         description="Speed (default): time the training loop, the tutorial's per-sample replay and the bare "
                     "update in one process; the last line is machine-readable. With --learning: train "
                     "several seeds as train --stop-when-solved does, in parallel processes, and test the best "
-                    "and the last-500 model of each 20 times; writes a CSV and a plot. With --keep-training: the study, "
-                    "every seed trained for --max-episodes. See BENCHMARKS.md.")
+                    "and the last-500 model of each 20 times; writes a CSV and a plot. With --keep-training: the "
+                    "study, every seed trained for --max-episodes. See BENCHMARKS.md.")
     bench.add_argument("--steps", type=COUNT, default=3000, metavar="N",
                        help="timed environment steps of the package's training loop (default: 3000)")
     bench.add_argument("--tutorial-steps", type=COUNT, default=3, metavar="N",

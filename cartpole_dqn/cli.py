@@ -19,8 +19,7 @@ from cartpole_dqn.checkpoint import checkpoint_path
 from cartpole_dqn.environment import RENDER_CHOICES, make_env
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.evaluation import (SOLVED_THRESHOLD, TEST_EPISODES, add_evaluation_arguments, best_model_path,
-                                     evaluator_from,
-                                     test_best_command, watch_line)
+                                     evaluator_from, test_best_command, watch_line)
 from cartpole_dqn.hyperparameters import (DEFAULT_MODEL_PATH, DEFAULT_PRESET, DEFAULTS, PRESETS,
                                           Hyperparameters, flag_of)
 from cartpole_dqn.number_types import COUNT, MAX_SEED, SEED, RealNumber

@@ -45,3 +45,9 @@ def test_a_study_on_a_local_ray_runtime_writes_the_csv_the_worker_processes_writ
         dataclasses.replace(r, seconds=0) for r in here]
     for seed in (5, 6):
         assert len((tmp_path / "study" / "tutorial-evals" / f"seed{seed}.csv").read_text().splitlines()) == 3
+
+
+def test_ray_without_learning_is_refused_in_one_line(cli):
+    result = cli("bench", "--ray")
+    assert result.returncode == 2
+    assert result.stderr == "cartpole-dqn: error: --ray runs the learning benchmark's seeds: give --learning too\n"

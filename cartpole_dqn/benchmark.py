@@ -17,11 +17,15 @@ Learning (``--learning``): per seed, what a reader of the README gets from
 a confirmed model reaches the threshold or ``--max-episodes``; record the
 first episode whose evaluation reached the threshold and the wall time to it,
 and the episode and time of the stop; then play the best model, and the
-tutorial's last-500 model beside it, greedily for 20 episodes.  Seeds run in
+tutorial's last-500 model beside it, greedily for 20 episodes.  The study
+(``--keep-training``) trains every seed for all ``--max-episodes``, with the
+same evaluation, and also records how often the evaluation stays solved after
+first solving (:func:`stays_solved_fraction`) and every evaluation's mean (one
+CSV per seed, for the plot of the median against episodes).  Seeds run in
 parallel worker processes (``--workers``); each seed is one call of
 :func:`learn_one_seed`, a top-level function of plain, picklable values, so
-another backend (a Ray cluster, say) can map the same function and write the
-same CSV with :func:`write_learning_csv`.
+another backend (a Ray cluster: ``cartpole_dqn.ray_cluster``) maps the same
+function and writes the same CSV.
 
 Every loop here is ``DQNAgent.run`` itself (the tutorial's is a subclass
 with the tutorial's ``act`` and ``replay``): the benchmark only stops it from
@@ -189,6 +193,7 @@ class SeedTask:
     confirm_episodes: int = DEFAULT_CONFIRM_EPISODES
     threshold: float = SOLVED_THRESHOLD
     test_episodes: int = TEST_EPISODES
+    keep_training: bool = False  # the study: train all EPISODES, never stop at the threshold
 
 
 @dataclass(frozen=True)
@@ -211,12 +216,26 @@ class SeedResult:
     last500_test_500s: int | None
     last500_test_mean: float | None
     test_episodes: int
+    # Of the evaluations after first_reached, the fraction whose mean reached the threshold (None: none came after).
+    stays_solved: float | None = None
 
 
-def learn_one_seed(task: SeedTask) -> tuple[SeedResult, str]:
-    """Train one seed as ``train --stop-when-solved`` does; test its best and last-500 models.
+def stays_solved_fraction(means, threshold) -> float | None:
+    """Of the evaluation means after the first that reached ``threshold``, the fraction at or above it.
 
-    Returns the result and everything the seed printed (training and test lines).
+    None when no mean reached it, or when the first that did was the last.
+    """
+    first = next((i for i, mean in enumerate(means) if mean >= threshold), None)
+    later = means[first + 1:] if first is not None else []
+    return round(sum(mean >= threshold for mean in later) / len(later), 4) if later else None
+
+
+def learn_one_seed(task: SeedTask) -> tuple[SeedResult, list[tuple[int, float]], str]:
+    """Train one seed as ``train --stop-when-solved`` does (or all its episodes: ``keep_training``); test its
+    best and last-500 models.
+
+    Returns the result, each evaluation's (episode, screen mean), and
+    everything the seed printed (training and test lines).
     """
     output = io.StringIO()
     with tempfile.TemporaryDirectory() as scratch, contextlib.redirect_stdout(output):
@@ -224,7 +243,8 @@ def learn_one_seed(task: SeedTask) -> tuple[SeedResult, str]:
         prepare_process(task.seed)
         agent = DQNAgent(task.hyperparameters, seed=task.seed, model_path=model_path)
         evaluator = Evaluator(best_model_path(model_path), episodes=task.eval_episodes,
-                              confirm_episodes=task.confirm_episodes, stop_at=task.threshold)
+                              confirm_episodes=task.confirm_episodes, threshold=task.threshold,
+                              stop_at=None if task.keep_training else task.threshold)
         episode_ends = []  # wall time at the end of each episode, its evaluation included
         agent.episode_hooks += [evaluator, lambda agent, episode, score: episode_ends.append(time.perf_counter())]
         start = time.perf_counter()
@@ -239,8 +259,9 @@ def learn_one_seed(task: SeedTask) -> tuple[SeedResult, str]:
         _get(first, "episode"), round(episode_ends[first.episode] - start, 2) if first is not None else None,
         _get(solved, "episode"), round(seconds, 2), _get(best, "episode"), _get(best, "score"),
         *_test_figures(best_test), agent.saved_episodes[-1] if agent.saved_episodes else None,
-        *_test_figures(last500_test), task.test_episodes)
-    return result, output.getvalue()
+        *_test_figures(last500_test), task.test_episodes,
+        stays_solved_fraction([r.mean for r in evaluator.records], task.threshold))
+    return result, [(r.episode, r.mean) for r in evaluator.records], output.getvalue()
 
 
 def _get(record, name):
@@ -272,39 +293,65 @@ def _show(value, fmt="{}"):
 
 
 LEARNING_HEADER = (f"{'seed':>4}  {'episodes':>8}  {'first eval>=T':>13}  {'seconds':>7}  {'solved at':>9}  "
-                   f"{'seconds':>7}  {'best: test 500s':>15}  {'mean':>5}  {'last 500: test 500s':>19}  {'mean':>5}")
+                   f"{'seconds':>7}  {'best: test 500s':>15}  {'mean':>5}  {'last 500: test 500s':>19}  {'mean':>5}  "
+                   f"{'stays solved':>12}")
 
 
 def _row(r: SeedResult) -> str:
     return (f"{r.seed:>4}  {r.episodes:>8}  {_show(r.first_reached):>13}  "
             f"{_show(r.seconds_to_first_reached, '{:.1f}'):>7}  {_show(r.solved):>9}  {r.seconds:>7.1f}  "
             f"{_show(r.best_test_500s, '{}/' + str(r.test_episodes)):>15}  {_show(r.best_test_mean):>5}  "
-            f"{_show(r.last500_test_500s, '{}/' + str(r.test_episodes)):>19}  {_show(r.last500_test_mean):>5}")
+            f"{_show(r.last500_test_500s, '{}/' + str(r.test_episodes)):>19}  {_show(r.last500_test_mean):>5}  "
+            f"{_show(r.stays_solved, '{:.2f}'):>12}")
 
 
-def run_learning(tasks, workers, csv_path, log_dir, out=print):
-    """Run ``tasks`` (SeedTask) on ``workers`` processes; print a table and the ``learning:`` line.
+def evaluations_folder(csv_path) -> Path:
+    """``study/ddqn.csv`` -> ``study/ddqn-evals/``: one CSV per seed of its evaluation means."""
+    csv_path = Path(csv_path)
+    return csv_path.with_name(f"{csv_path.stem}-evals")
 
-    Writes one CSV row per seed to ``csv_path`` and each seed's printed lines
-    to ``log_dir``/<preset>-seed<N>.log.
+
+def write_evaluations_csv(evaluations, path) -> Path:
+    return write_csv(path, ["episode", "mean"], evaluations)
+
+
+def read_evaluation_means(path) -> list[float]:
+    """The screen means ``write_evaluations_csv`` wrote, in episode order."""
+    with open(path, newline="") as file:
+        return [float(row["mean"]) for row in csv.DictReader(file)]
+
+
+def run_learning(tasks, workers, csv_path, log_dir, out=print, mapper=None, where=None):
+    """Run ``tasks`` (SeedTask) on ``workers`` processes (or with ``mapper``); print a table and the ``learning:``
+    line.
+
+    ``mapper(function, tasks)`` yields ``function(task)`` for each task in any
+    order (default: worker processes); ``where`` says where it runs them.  As each seed finishes, its row joins
+    ``csv_path`` (rewritten whole, so a run stopped early keeps the seeds it
+    finished), its evaluation means go to
+    ``evaluations_folder(csv_path)``/seed<N>.csv and its printed lines to
+    ``log_dir``/<preset>-seed<N>.log.
     """
     first = tasks[0]
     seeds = [task.seed for task in tasks]
-    out(f"learning: preset {first.preset}, {_settings(first.hyperparameters)}; seeds {seeds[0]}..{seeds[-1]} on "
-        f"{workers} worker process{'es' if workers > 1 else ''}; train --stop-when-solved "
-        f"({first.eval_episodes} evaluation + {first.confirm_episodes} confirmation episodes, threshold "
+    where = where or f"on {workers} worker process{'es' if workers > 1 else ''}"
+    how = "train --keep-training (no stop when solved)" if first.keep_training else "train --stop-when-solved"
+    out(f"learning: preset {first.preset}, {_settings(first.hyperparameters)}; seeds {seeds[0]}..{seeds[-1]} "
+        f"{where}; {how} ({first.eval_episodes} evaluation + {first.confirm_episodes} confirmation episodes, threshold "
         f"{first.threshold:g}) for at most {first.hyperparameters.EPISODES} episodes, then {first.test_episodes} "
         f"greedy test episodes of the best and of the last-500 model")
     out(LEARNING_HEADER)
-    done = map(learn_one_seed, tasks) if workers == 1 else map_in_processes(learn_one_seed, tasks, workers)
+    if mapper is None:
+        mapper = map if workers == 1 else lambda function, tasks: map_in_processes(function, tasks, workers)
     results = []
-    for result, output in done:
+    for result, evaluations, output in mapper(learn_one_seed, tasks):
         with written_atomically(Path(log_dir) / f"{result.preset}-seed{result.seed}.log") as partial:
             partial.write_text(output)
+        write_evaluations_csv(evaluations, evaluations_folder(csv_path) / f"seed{result.seed}.csv")
         results.append(result)
+        results.sort(key=lambda r: r.seed)
+        write_learning_csv(results, csv_path)
         out(_row(result))
-    results.sort(key=lambda r: r.seed)
-    write_learning_csv(results, csv_path)
     out(f"per-seed rows: {csv_path}; each seed's lines: {log_dir}")
     out(learning_line(results))
     return results
@@ -320,7 +367,12 @@ def learning_line(results) -> str:
             f"median_seconds={_median([r.seconds for r in results]):.1f} "
             f"best_test_at_least_{math.ceil(GOOD_TEST_FRACTION * tests)}of{tests}={good}/{n} "
             f"median_best_test_500s={_show(_median([r.best_test_500s for r in results]))}/{tests} "
-            f"median_last500_test_500s={_show(_median([r.last500_test_500s for r in results]))}/{tests}")
+            f"median_last500_test_500s={_show(_median([r.last500_test_500s for r in results]))}/{tests} "
+            f"reached={sum(r.first_reached is not None for r in results)}/{n} "
+            f"median_first_reached={_show(_median([r.first_reached for r in results]))} "
+            f"median_seconds_to_first_reached="
+            f"{_show(_median([r.seconds_to_first_reached for r in results]), '{:.1f}')} "
+            f"median_stays_solved={_show(_median([r.stays_solved for r in results]), '{:.2f}')}")
 
 
 def write_learning_csv(results, path) -> Path:

@@ -27,13 +27,15 @@ from cartpole_dqn.number_types import COUNT, MAX_SEED, SEED, RealNumber, WholeNu
 from cartpole_dqn.output_files import check_file, check_folder, check_model_path
 from cartpole_dqn.parallel import available_cores
 from cartpole_dqn.pretrained import PRETRAINED_MODEL
+from cartpole_dqn.ray_cluster import INSTALL_RAY, check_ray_installed
 from cartpole_dqn.process import import_tensorflow_quietly, prepare_process
 from cartpole_dqn.summary import summarize_test, training_summary
 from cartpole_dqn.training_log import TrainingLog, log_paths
 
 DEFAULT_RANDOM_EPISODES = 10  # the tutorial's random play runs 10 games
 EXIT_USER_ERROR = 2
-EXIT_INTERRUPTED = 130  # the shell's code for a program stopped by Ctrl-C
+EXIT_INTERRUPTED = 130
+LOCAL_RAY = ""  # --ray without an address: a local Ray runtime  # the shell's code for a program stopped by Ctrl-C
 
 
 class _OneLineErrorParser(argparse.ArgumentParser):
@@ -188,7 +190,8 @@ def _add_bench(commands):
         description="Speed (default): time the training loop, the tutorial's per-sample replay and the bare "
                     "update in one process; the last line is machine-readable. With --learning: train "
                     "several seeds as train --stop-when-solved does, in parallel processes, and test the best "
-                    "and the last-500 model of each 20 times; writes a CSV and a plot. See BENCHMARKS.md.")
+                    "and the last-500 model of each 20 times; writes a CSV and a plot. With --keep-training: the "
+                    "study, every seed trained for --max-episodes. See BENCHMARKS.md.")
     bench.add_argument("--steps", type=COUNT, default=3000, metavar="N",
                        help="timed environment steps of the package's training loop (default: 3000)")
     bench.add_argument("--tutorial-steps", type=COUNT, default=3, metavar="N",
@@ -197,6 +200,14 @@ def _add_bench(commands):
                        help="timed bare replay updates (default: 300)")
     bench.add_argument("--learning", action="store_true",
                        help="run the learning benchmark instead of the speed benchmark")
+    bench.add_argument("--keep-training", action="store_true",
+                       help="with --learning: the study: train every seed for --max-episodes, never stopping "
+                            "when solved, and record how often its evaluation stays solved; plots the median "
+                            "evaluation mean against episodes (default plot: evaluation-medians.png)")
+    bench.add_argument("--ray", nargs="?", const=LOCAL_RAY, default=None, metavar="ADDRESS",
+                       help="with --learning: run the seeds as Ray tasks on the cluster at ADDRESS (ray.init's "
+                            "address), or on a local Ray runtime without one; needs the extra: "
+                            f"{INSTALL_RAY}")
     bench.add_argument("--seeds", type=COUNT, default=10, metavar="N",
                        help="with --learning: number of seeds, from --seed on (default: 10)")
     bench.add_argument("--max-episodes", type=COUNT, default=DEFAULTS.EPISODES, metavar="N",
@@ -410,6 +421,10 @@ def run_bench(args) -> int:
     if args.seed + args.seeds - 1 > MAX_SEED:
         raise UserError(f"--seed {args.seed} with --seeds {args.seeds} runs seeds above {MAX_SEED}, the largest "
                         f"seed NumPy accepts")
+    if args.ray is not None:
+        if not args.learning:
+            raise UserError("--ray runs the learning benchmark's seeds: give --learning too")
+        check_ray_installed()
     args.episodes = args.max_episodes  # the learning benchmark's EPISODES; the speed one stops by steps
     hyperparameters = hyperparameters_from(args)
     import_tensorflow_quietly()
@@ -423,22 +438,50 @@ def run_bench(args) -> int:
 
 
 def _run_learning_bench(benchmark, hyperparameters, args) -> None:
-    from cartpole_dqn.plots import plot_fraction_solved
-
     csv_path = Path(args.csv if args.csv is not None else f"bench-learning/{args.preset}.csv")
-    plot_path = args.plot if args.plot is not None else csv_path.parent / "fraction-solved.png"
+    default_plot = "evaluation-medians.png" if args.keep_training else "fraction-solved.png"
+    plot_path = args.plot if args.plot is not None else csv_path.parent / default_plot
     check_file(csv_path, "--csv")
     check_file(plot_path, "--plot")
     seeds = range(args.seed, args.seed + args.seeds)
-    tasks = [benchmark.SeedTask(args.preset, hyperparameters, seed) for seed in seeds]
+    tasks = [benchmark.SeedTask(args.preset, hyperparameters, seed, keep_training=args.keep_training)
+             for seed in seeds]
     workers = min(args.workers or available_cores(), len(tasks))
-    benchmark.run_learning(tasks, workers, csv_path, csv_path.parent)
+    if args.ray is None:
+        benchmark.run_learning(tasks, workers, csv_path, csv_path.parent)
+    else:
+        from cartpole_dqn.ray_cluster import ray_mapper
+
+        address = None if args.ray == LOCAL_RAY else args.ray
+        benchmark.run_learning(tasks, workers, csv_path, csv_path.parent, mapper=ray_mapper(address),
+                               where=f"as Ray tasks ({'a local runtime' if address is None else address})")
+    if args.keep_training:
+        curves, plot = _plot_study(benchmark, csv_path.parent, plot_path)
+    else:
+        curves, plot = _plot_fraction_solved(benchmark, csv_path.parent, plot_path)
+    print(f"plot of {', '.join(curves)}: {plot}", flush=True)
+
+
+def _plot_fraction_solved(benchmark, folder, plot):
+    from cartpole_dqn.plots import plot_fraction_solved
+
     curves = {}
-    for path in sorted(csv_path.parent.glob("*.csv")):
+    for path in sorted(folder.glob("*.csv")):
         rows = benchmark.read_learning_csv(path)
         curves[path.stem] = ([r.solved for r in rows], max(r.max_episodes for r in rows))
-    plot = plot_fraction_solved(curves, plot_path)
-    print(f"plot of {', '.join(curves)}: {plot}", flush=True)
+    return curves, plot_fraction_solved(curves, plot)
+
+
+def _plot_study(benchmark, folder, plot):
+    """The median evaluation mean against episodes, one curve per study CSV in ``folder``."""
+    from cartpole_dqn.plots import plot_evaluation_medians
+
+    curves = {}
+    for path in sorted(folder.glob("*.csv")):
+        seeds = sorted(benchmark.evaluations_folder(path).glob("seed*.csv"))
+        if seeds:
+            curves[path.stem] = [benchmark.read_evaluation_means(seed) for seed in seeds]
+    return curves, plot_evaluation_medians(curves, plot, SOLVED_THRESHOLD)
 
 
 def main(argv=None) -> int:

@@ -148,10 +148,13 @@ class Evaluator:
     candidate; save to ``best_path`` on improvement; append one row per
     evaluation to ``log_path`` (if given); stop training (return True) once
     the kept model's screen and confirmation means reach ``stop_at`` (if given).
+    ``threshold`` (default: ``stop_at``, else 475) is the mean whose first
+    screen is ``first_reached``.
     """
 
     def __init__(self, best_path, *, episodes=DEFAULT_EVAL_EPISODES, confirm_episodes=DEFAULT_CONFIRM_EPISODES,
-                 every=DEFAULT_EVAL_EVERY, stop_at=None, log_path=None, seed=EVAL_SEED, confirm_seed=CONFIRM_SEED):
+                 every=DEFAULT_EVAL_EVERY, stop_at=None, threshold=None, log_path=None, seed=EVAL_SEED,
+                 confirm_seed=CONFIRM_SEED):
         check_flag("--eval-episodes", episodes, COUNT)
         check_flag("--confirm-episodes", confirm_episodes, COUNT)
         check_flag("--eval-every", every, COUNT)
@@ -161,7 +164,7 @@ class Evaluator:
         self.every = every
         self.stop_at = stop_at
         # The bar for "this screen reached the threshold" (first_reached), with or without stopping.
-        self.threshold = stop_at if stop_at is not None else SOLVED_THRESHOLD
+        self.threshold = threshold if threshold is not None else stop_at if stop_at is not None else SOLVED_THRESHOLD
         self.log_path = Path(log_path) if log_path is not None else None
         self.screen = GreedyEpisodes(episodes, seed)
         self.confirmation = GreedyEpisodes(confirm_episodes, confirm_seed)

@@ -133,3 +133,30 @@ def plot_fraction_solved(curves, path, title="Seeds solved by train --stop-when-
     axes.grid(alpha=0.3)
     axes.legend(loc="lower right")
     return _save(figure, path)
+
+
+def plot_evaluation_medians(curves, path, threshold, title="Greedy evaluation over training, seeds' median "
+                                                           "and quartiles") -> Path:
+    """For each curve, the median evaluation mean across seeds against episodes, with the interquartile band.
+
+    ``curves`` maps a label (a preset) to one list per seed of its
+    evaluation means, one per episode; an episode counts the seeds that got
+    there.  ``threshold`` (the "solved" mean) is drawn dotted.
+    """
+    figure = _new_figure()
+    axes = figure.add_subplot()
+    for label, seeds in curves.items():
+        longest = max(len(means) for means in seeds)
+        padded = np.full((len(seeds), longest), np.nan)
+        for row, means in zip(padded, seeds):
+            row[:len(means)] = means
+        low, median, high = np.nanpercentile(padded, [25, 50, 75], axis=0)
+        episodes = np.arange(longest)
+        seeds_counted = f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''}"
+        line, = axes.plot(episodes, median, linewidth=2, label=f"{label}: median of {seeds_counted}")
+        axes.fill_between(episodes, low, high, color=line.get_color(), alpha=0.2)
+    _draw_score_axes(axes, title, "training episode")
+    axes.axhline(threshold, color="black", linestyle=":", linewidth=1, label=f"solved ({threshold:g})")
+    axes.set_ylabel("evaluation mean (band: 25th-75th percentile)")
+    figure.legend(loc="outside lower center", ncols=3)
+    return _save(figure, path)

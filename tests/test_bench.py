@@ -14,7 +14,8 @@ BENCH_LINE = re.compile(
 LEARNING_LINE = re.compile(
     r"learning: preset=tutorial solved=\d+/3 median_solved_episode=(\d+(\.\d+)?|none) median_seconds=\d+\.\d "
     r"best_test_at_least_18of20=\d+/3 median_best_test_500s=(\d+(\.\d+)?|none)/20 "
-    r"median_last500_test_500s=(\d+(\.\d+)?|none)/20")
+    r"median_last500_test_500s=(\d+(\.\d+)?|none)/20 reached=\d+/3 median_first_reached=(\d+(\.\d+)?|none) "
+    r"median_seconds_to_first_reached=(\d+\.\d|none) median_stays_solved=(\d\.\d\d|none)")
 
 
 def test_speed_benchmark_ends_with_machine_readable_line(cli):
@@ -60,18 +61,78 @@ def test_one_seed_is_a_picklable_function_of_plain_values_giving_the_same_result
 
     task = SeedTask("tutorial", DEFAULTS.replace(EPISODES=2, batch_size=8), seed=4, test_episodes=2)
     assert pickle.loads(pickle.dumps(learn_one_seed)) is learn_one_seed
-    here, here_output = learn_one_seed(task)
-    [(there, there_output)] = map_in_processes(learn_one_seed, [task], workers=1)
+    here, here_evaluations, here_output = learn_one_seed(task)
+    [(there, there_evaluations, there_output)] = map_in_processes(learn_one_seed, [task], workers=1)
     assert dataclasses.replace(there, seconds=0) == dataclasses.replace(here, seconds=0)
-    assert there_output == here_output
+    assert there_evaluations == here_evaluations and there_output == here_output
 
 
 def test_learning_csv_round_trip(tmp_path):
     from cartpole_dqn.benchmark import SeedResult, read_learning_csv, write_learning_csv
 
-    results = [SeedResult("tutorial", 3, 1000, 120, 50, 31.5, 119, 60.25, 119, 499.5, 20, 500.0, None, None, None, 20),
+    results = [SeedResult("tutorial", 3, 1000, 120, 50, 31.5, 119, 60.25, 119, 499.5, 20, 500.0, None, None, None, 20,
+                          0.8571),
                SeedResult("tutorial", 4, 1000, 1000, None, None, None, 300.0, 7, 120.0, 0, 99.5, 40, 1, 150.0, 20)]
     assert read_learning_csv(write_learning_csv(results, tmp_path / "t.csv")) == results
+
+
+def test_learning_csv_written_before_the_study_reads_back_without_stays_solved(tmp_path):
+    from cartpole_dqn.benchmark import read_learning_csv
+
+    path = tmp_path / "old.csv"
+    path.write_text("preset,seed,max_episodes,episodes,first_reached,seconds_to_first_reached,solved,seconds,"
+                    "best_episode,best_score,best_test_500s,best_test_mean,last500_episode,last500_test_500s,"
+                    "last500_test_mean,test_episodes\ntutorial,0,300,40,35,9.5,39,12.0,39,480.0,19,495.5,,,,20\n")
+    [result] = read_learning_csv(path)
+    assert (result.solved, result.best_test_500s, result.stays_solved) == (39, 19, None)
+
+
+@pytest.mark.parametrize("means, fraction", [
+    ([100, 480, 300, 475, 500], 0.6667),  # after the first 475+: 300 no, 475 yes, 500 yes
+    ([475, 500, 500], 1.0),
+    ([480, 10, 20, 30], 0.0),
+    ([10, 20, 474.9], None),  # never reached
+    ([10, 20, 500], None),  # reached at the last evaluation: nothing after it
+])
+def test_stays_solved_is_the_fraction_of_evaluations_after_the_first_solved_one_that_stay_solved(means, fraction):
+    from cartpole_dqn.benchmark import stays_solved_fraction
+
+    assert stays_solved_fraction(means, 475) == fraction
+
+
+def test_keep_training_runs_every_episode_where_stop_when_solved_stops():
+    from cartpole_dqn.benchmark import SeedTask, learn_one_seed, stays_solved_fraction
+    from cartpole_dqn.hyperparameters import DEFAULTS
+
+    # A threshold an untrained network reaches (its greedy episodes last ~9 steps), so the first evaluation solves.
+    task = SeedTask("tutorial", DEFAULTS.replace(EPISODES=3, batch_size=8), seed=1, threshold=5, test_episodes=2)
+    stopped, stopped_evaluations, _ = learn_one_seed(task)
+    assert (stopped.episodes, stopped.solved, stopped.first_reached) == (1, 0, 0)
+    assert len(stopped_evaluations) == 1
+
+    kept, evaluations, _ = learn_one_seed(dataclasses.replace(task, keep_training=True))
+    assert (kept.episodes, kept.solved, kept.first_reached) == (3, None, 0)
+    assert [episode for episode, _ in evaluations] == [0, 1, 2]  # evaluated after every episode, as training does
+    assert kept.stays_solved == stays_solved_fraction([mean for _, mean in evaluations], 5)
+    assert kept.stays_solved is not None
+
+
+def test_study_writes_rows_evaluation_means_per_seed_and_the_median_plot(cli, tmp_path):
+    result = cli("bench", "--learning", "--keep-training", "--seeds", 2, "--max-episodes", 2, "--batch-size", 8,
+                 "--workers", 2, "--csv", "study/ddqn.csv", "--preset", "ddqn", "--plot", "study.png")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert "train --keep-training (no stop when solved)" in lines[0]
+    assert lines[-1] == "plot of ddqn: study.png"
+    assert (tmp_path / "study.png").read_bytes()[:4] == b"\x89PNG"
+
+    from cartpole_dqn.benchmark import read_evaluation_means, read_learning_csv
+
+    results = read_learning_csv(tmp_path / "study" / "ddqn.csv")
+    assert [(r.preset, r.seed, r.episodes, r.solved) for r in results] == [("ddqn", 0, 2, None), ("ddqn", 1, 2, None)]
+    for seed in (0, 1):
+        means = read_evaluation_means(tmp_path / "study" / "ddqn-evals" / f"seed{seed}.csv")
+        assert len(means) == 2 and all(0 < mean <= 500 for mean in means)
 
 
 @pytest.mark.parametrize("flag", ["--steps", "--workers"])
@@ -88,3 +149,21 @@ def test_learning_benchmark_checks_its_outputs_before_any_seed_trains(cli, tmp_p
     assert result.returncode == 2
     assert result.stderr.strip() == f"cartpole-dqn: error: {flag} taken is a folder; it must name a file"
     assert not list(tmp_path.glob("**/*.log"))  # no seed ran
+
+
+def test_a_study_stopped_early_keeps_the_rows_of_the_seeds_that_finished(tmp_path):
+    from cartpole_dqn.benchmark import SeedResult, SeedTask, read_learning_csv, run_learning
+    from cartpole_dqn.hyperparameters import DEFAULTS
+
+    finished = SeedResult("ddqn", 7, 300, 300, 40, 50.0, None, 400.0, 120, 500.0, 20, 500.0, 200, 3, 210.0, 20, 0.9)
+
+    def stopped_after_one_seed(function, tasks):
+        yield finished, [(0, 9.5), (1, 480.0)], "episode: 0/300, score: 10, e: 1.0\n"
+        raise KeyboardInterrupt  # Ctrl-C, or the end of the session, while the next seed trains
+
+    tasks = [SeedTask("ddqn", DEFAULTS.replace(EPISODES=300), seed, keep_training=True) for seed in (7, 8)]
+    with pytest.raises(KeyboardInterrupt):
+        run_learning(tasks, 2, tmp_path / "ddqn.csv", tmp_path, out=lambda line: None, mapper=stopped_after_one_seed)
+    assert read_learning_csv(tmp_path / "ddqn.csv") == [finished]
+    assert (tmp_path / "ddqn-evals" / "seed7.csv").read_text().splitlines() == ["episode,mean", "0,9.5", "1,480.0"]
+    assert (tmp_path / "ddqn-seed7.log").read_text().startswith("episode: 0/300")

@@ -75,8 +75,10 @@ def _add_hyperparameters(parser):
     parser.add_argument("--preset", choices=PRESETS, default=DEFAULT_PRESET,
                         help="the recipe every hyperparameter comes from, unless its own flag is given: "
                              "'tutorial' (the tutorial's README), 'dqn-script' (the tutorial repository's "
-                             "Cart_Pole_game_DQN.py) or 'ddqn' (the author's next lesson, Cartpole_DDQN_TF2.py, "
-                             f"with CartPole-v1's 500-step limit) (default: {DEFAULT_PRESET})")
+                             "Cart_Pole_game_DQN.py), 'ddqn' (the author's next lesson, Cartpole_DDQN_TF2.py, "
+                             "with CartPole-v1's 500-step limit) or 'ddqn-soft-bootstrap' (ddqn with soft target "
+                             "updates, gamma 0.99, the time limit bootstrapped, a memory of 20000 and epsilon down "
+                             f"to 0.02: the one that stays learned) (default: {DEFAULT_PRESET})")
     group = parser.add_argument_group("hyperparameters (each flag overrides the preset's value)")
     for field in dataclasses.fields(Hyperparameters):
         if field.name == "EPISODES":

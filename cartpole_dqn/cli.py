@@ -11,6 +11,7 @@ import dataclasses
 import os
 import re
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -69,6 +70,13 @@ def _add_common(parser, render_default, episodes_default, episodes_help):
 def _add_model(parser, help_text):
     parser.add_argument("--model", default=DEFAULT_MODEL_PATH, metavar="PATH",
                         help=f"{help_text} (default: {DEFAULT_MODEL_PATH})")
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's help layout, without breaking lines inside hyphenated names such as ddqn-soft-bootstrap."""
+
+    def _split_lines(self, text, width):
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
 
 
 def _add_hyperparameters(parser):
@@ -153,7 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="{train,test,random,bench}")
 
     train = commands.add_parser(
-        "train", help="train the agent; keeps the best evaluated model and the tutorial's last 500",
+        "train", formatter_class=_HelpFormatter,
+        help="train the agent; keeps the best evaluated model and the tutorial's last 500",
         description="Train the DQN agent. Prints one line per episode and saves the model each "
                     "time an episode reaches 500 (the tutorial's rule). After every episode the network "
                     "also plays greedy evaluation episodes; the best one, confirmed on more episodes, is "
@@ -167,7 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(run=run_train)
 
     test = commands.add_parser(
-        "test", help="play greedy episodes with a saved model",
+        "test", formatter_class=_HelpFormatter,
+        help="play greedy episodes with a saved model",
         description="Load a saved model and play greedy episodes (no exploration, no learning).")
     _add_common(test, "human", TEST_EPISODES, "episodes to play")
     _add_model(test, "the model to load")
@@ -177,7 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
     test.set_defaults(run=run_test)
 
     random_play = commands.add_parser(
-        "random", help="the tutorial's first program: play with random actions",
+        "random", formatter_class=_HelpFormatter,
+        help="the tutorial's first program: play with random actions",
         description="Play CartPole with random actions, printing every step.")
     _add_common(random_play, "none", DEFAULT_RANDOM_EPISODES, "games to play")
     random_play.set_defaults(run=run_random)
@@ -188,7 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_bench(commands):
     bench = commands.add_parser(
-        "bench", help="time training against the tutorial's code, or measure learning over seeds",
+        "bench", formatter_class=_HelpFormatter,
+        help="time training against the tutorial's code, or measure learning over seeds",
         description="Speed (default): time the training loop, the tutorial's per-sample replay and the bare "
                     "update in one process; the last line is machine-readable. With --learning: train "
                     "several seeds as train --stop-when-solved does, in parallel processes, and test the best "

@@ -93,6 +93,13 @@ def test_ddqn_preset_is_the_authors_ddqn_lesson():
         1, "episodes", 1.0, True)
 
 
+def test_ddqn_soft_bootstrap_is_ddqn_with_the_options_that_kept_it_learned():
+    """The combination the seed study measured: these changes to ddqn, and no others."""
+    assert PRESETS["ddqn-soft-bootstrap"].differences(PRESETS["ddqn"]) == {
+        "memory_size": 20000, "gamma": 0.99, "epsilon_min": 0.02, "target_update_unit": "replays",
+        "tau": 0.005, "bootstrap_time_limit": True}
+
+
 def test_switches_override_a_preset_both_ways():
     assert _train_args("--preset", "ddqn", "--no-double-dqn") == PRESETS["ddqn"].replace(double_dqn=False)
     assert _train_args("--target-update-every", "100", "--double-dqn", "--loss", "huber") == DEFAULTS.replace(
@@ -104,9 +111,10 @@ def test_train_help_shows_each_presets_values(capsys):
         build_parser().parse_args(["train", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "--double-dqn, --no-double-dqn" in help_text
-    assert "(default: False; ddqn: True)" in help_text
-    assert "(default: 128; ddqn: 32)" in help_text
-    assert "(default: 0; ddqn: 1)" in help_text
+    assert "(default: False; ddqn: True; ddqn-soft-bootstrap: True)" in help_text
+    assert "(default: 128; ddqn: 32; ddqn-soft-bootstrap: 32)" in help_text
+    assert "(default: 0; ddqn: 1; ddqn-soft-bootstrap: 1)" in help_text
+    assert "(default: 0.95; ddqn-soft-bootstrap: 0.99)" in help_text
 
 
 def test_unknown_initializer_is_a_one_line_error():

@@ -128,6 +128,16 @@ def test_ddqn_preset_copies_the_target_after_every_episode():
     assert _weights_equal(agent.target_model, agent.model)
 
 
+def test_ddqn_soft_bootstrap_moves_the_target_half_a_percent_after_every_replay():
+    agent = _agent_with_memory(PRESETS["ddqn-soft-bootstrap"].replace(train_start=0, batch_size=8))
+    for _ in range(2):
+        before = agent.target_model.get_weights()
+        agent.replay()
+        for target, online, old in zip(agent.target_model.get_weights(), agent.model.get_weights(), before):
+            np.testing.assert_allclose(target, 0.995 * old + 0.005 * online, rtol=1e-6, atol=1e-7)
+    assert not _weights_equal(agent.target_model, agent.model)
+
+
 def test_saving_writes_the_online_network_alone_and_test_plays_it(ddqn_agent, tmp_path, cli):
     path = tmp_path / "ddqn.h5"
     ddqn_agent.save(path)

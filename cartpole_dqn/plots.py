@@ -158,5 +158,5 @@ def plot_evaluation_medians(curves, path, threshold, title="Greedy evaluation ov
     _draw_score_axes(axes, title, "training episode")
     axes.axhline(threshold, color="black", linestyle=":", linewidth=1, label=f"solved ({threshold:g})")
     axes.set_ylabel("evaluation mean (band: 25th-75th percentile)")
-    figure.legend(loc="outside lower center", ncols=3)
+    figure.legend(loc="outside lower center", ncols=2)
     return _save(figure, path)

@@ -203,7 +203,9 @@ class DQNAgent:
         hp = self.hyperparameters
         # The target network, if any, exists before the calls that use it are traced.
         target_model = model_io.copy_of(model) if hp.target_update_every else None
-        self.network = CompiledQNetwork(model, target_model, double_dqn=hp.double_dqn, tau=hp.tau)
+        self.network = CompiledQNetwork(
+            model, target_model, double_dqn=hp.double_dqn, tau=hp.tau,
+            update_target_every_step=hp.target_update_every == 1 and hp.target_update_unit == "replays")
         self.since_target_update = 0  # replays or episodes (target_update_unit) since the last update
 
     # -- the target network of the author's DDQN lesson (off in the tutorial's recipe) --
@@ -220,8 +222,8 @@ class DQNAgent:
     def _count_toward_target_update(self, unit: str) -> None:
         """Count one replay or episode (``unit``); update the target network every target_update_every."""
         hp = self.hyperparameters
-        if self.target_model is None or hp.target_update_unit != unit:
-            return
+        if self.target_model is None or hp.target_update_unit != unit or self.network.update_target_every_step:
+            return  # no target network, another unit, or the replay's compiled call updated it
         self.since_target_update += 1
         if self.since_target_update == hp.target_update_every:
             self.since_target_update = 0

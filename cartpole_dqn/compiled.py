@@ -13,7 +13,9 @@ for a whole minibatch in compiled TensorFlow functions:
 * ``train_step_then_q(minibatch, gamma, upcoming)``: the same step, then Q of
   ``upcoming`` with the updated weights, in one call;
 * ``update_target()``: with a target network (off in the tutorial's recipe),
-  move its weights to the online network's, or ``tau`` of the way.
+  move its weights to the online network's, or ``tau`` of the way; with
+  ``update_target_every_step`` the training calls do that themselves after
+  each gradient step, in the same compiled call.
 
 With a target network the next states are valued by it, inside the same
 compiled calls; with Double DQN the online network picks the action it
@@ -59,11 +61,15 @@ def minibatch_arrays(transitions) -> Minibatch:
 class CompiledQNetwork:
     """The compiled calls on one Keras Q-network and its target network, if any (see the module docstring)."""
 
-    def __init__(self, model, target_model=None, *, double_dqn: bool = False, tau: float = 1.0):
+    def __init__(self, model, target_model=None, *, double_dqn: bool = False, tau: float = 1.0,
+                 update_target_every_step: bool = False):
         self.model = model
         self.target_model = target_model
         self.double_dqn = double_dqn
         self.tau = tau
+        # A target update after every replay (a soft update, usually) costs a
+        # call of its own unless the training step makes it.
+        self.update_target_every_step = update_target_every_step and target_model is not None
         self.action_size = int(model.output_shape[-1])
         states = tf.TensorSpec([None, model.input_shape[-1]], tf.float32)
         minibatch = [states, tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.float32),
@@ -134,6 +140,8 @@ class CompiledQNetwork:
             loss = model.loss(y_batch, predictions)
         variables = model.trainable_variables
         model.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        if self.update_target_every_step:
+            self._move_target_toward_online()  # reads the updated weights: ordered after apply_gradients
         return loss
 
     def _train_then_predict(self, states, actions, rewards, next_states, dones, gamma, upcoming):

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from cartpole_dqn.agent import DQNAgent
-from cartpole_dqn.compiled import minibatch_arrays
+from cartpole_dqn import model as model_io
+from cartpole_dqn.compiled import CompiledQNetwork, minibatch_arrays
 from cartpole_dqn.hyperparameters import DEFAULTS, PRESETS
 from cartpole_dqn.model import load_model
 from cartpole_dqn.tutorial_reference import ddqn_lesson_targets
@@ -136,6 +137,28 @@ def test_ddqn_soft_bootstrap_moves_the_target_half_a_percent_after_every_replay(
         for target, online, old in zip(agent.target_model.get_weights(), agent.model.get_weights(), before):
             np.testing.assert_allclose(target, 0.995 * old + 0.005 * online, rtol=1e-6, atol=1e-7)
     assert not _weights_equal(agent.target_model, agent.model)
+
+
+def test_an_update_after_every_replay_is_made_inside_the_training_call_with_the_same_numbers():
+    """Fused into the gradient step's compiled call, the soft update gives the weights the separate call gives."""
+    hyperparameters = PRESETS["ddqn-soft-bootstrap"].replace(train_start=0, batch_size=8)
+    fused = _agent_with_memory(hyperparameters)
+    assert fused.network.update_target_every_step
+    separate = CompiledQNetwork(model_io.compile_for_training(model_io.copy_of(fused.model), hyperparameters),
+                                model_io.copy_of(fused.target_model), double_dqn=True, tau=0.005)
+    calls = []
+    update = fused.update_target_model
+    fused.update_target_model = lambda: (calls.append(1), update())
+    for seed in range(3):
+        minibatch = minibatch_arrays(random.Random(seed).sample(list(fused.memory), 8))
+        upcoming = minibatch.next_states[:1]
+        q_fused = fused.network.train_step_then_q(minibatch, fused.gamma, upcoming)
+        q_separate = separate.train_step_then_q(minibatch, fused.gamma, upcoming)
+        separate.update_target()
+        np.testing.assert_array_equal(q_fused, q_separate)
+        assert _weights_equal(fused.model, separate.model) and _weights_equal(fused.target_model, separate.target_model)
+    fused.replay()
+    assert calls == []  # replay leaves the update to the compiled call
 
 
 def test_saving_writes_the_online_network_alone_and_test_plays_it(ddqn_agent, tmp_path, cli):

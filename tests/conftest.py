@@ -4,7 +4,9 @@ Tests never open a real window (SDL's dummy video driver) and never
 download anything.
 """
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +24,20 @@ def run_cli(*args, cwd, env=None, timeout=600):
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     return subprocess.run([sys.executable, "-m", "cartpole_dqn", *map(str, args)], cwd=cwd,
                           env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+@contextlib.contextmanager
+def ctrl_c_reaches_children():
+    """Children started inside this block handle SIGINT as Python does, even where this process ignores it.
+
+    A background job of a shell script starts with SIGINT ignored, and its
+    children inherit that: a test that sends them Ctrl-C would see it ignored.
+    """
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, inherited)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, ctrl_c_reaches_children
 
 
 def assert_one_line_error(result, *fragments):
@@ -108,8 +108,9 @@ def test_ctrl_c_stops_training_cleanly_and_keeps_the_saved_model(tmp_path, saved
     model = tmp_path / "cartpole-dqn.h5"
     model.write_bytes(saved_model.read_bytes())
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    process = subprocess.Popen([sys.executable, "-m", "cartpole_dqn", "train", "--seed", "0"], cwd=tmp_path,
-                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with ctrl_c_reaches_children():
+        process = subprocess.Popen([sys.executable, "-m", "cartpole_dqn", "train", "--seed", "0"], cwd=tmp_path,
+                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first_line = process.stdout.readline()  # training has started once an episode is reported
     assert first_line.startswith("episode: 0/1000"), process.stderr.read()
     time.sleep(1)

@@ -19,7 +19,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import REPO, ctrl_c_reaches_children
 
 POLE = (202, 152, 101)  # CartPole's pole colour; its cart is black, on white
 WINDOW = (400, 600)  # CartPole's screen, rows x columns
@@ -116,12 +116,8 @@ def test_window_shows_the_game_after_tensorflow_is_loaded(x_display, tmp_path, a
      "training interrupted:"),
 ], ids=["test", "train"])
 def test_ctrl_c_in_the_window_stops_with_130(x_display, tmp_path, command, closing_line):
-    # A process started with SIGINT ignored (as background jobs of a script are) passes that on.
-    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
+    with ctrl_c_reaches_children():
         process = start_cli(x_display, *command, cwd=tmp_path)
-    finally:
-        signal.signal(signal.SIGINT, inherited)
     assert shows_cartpole(watch_until_cartpole(process, x_display)), process.communicate(timeout=120)[1]
     time.sleep(1)  # mid-episode: a pretrained episode lasts 10 s
     process.send_signal(signal.SIGINT)

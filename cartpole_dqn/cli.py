@@ -149,6 +149,8 @@ def build_parser() -> argparse.ArgumentParser:
                "  cartpole-dqn test --best              watch the best evaluated model play 20 episodes\n"
                "  cartpole-dqn train                    the tutorial's 1000 episodes; cartpole-dqn.h5 at each 500\n"
                "  cartpole-dqn train --episodes 200 --seed 1\n"
+               "  cartpole-dqn train --preset ddqn-soft-bootstrap --episodes 300 --stop-when-solved\n"
+               "                                        Double DQN with the options that keep it learned\n"
                "  cartpole-dqn test                     watch cartpole-dqn.h5 play 20 episodes\n"
                "  cartpole-dqn test --render none       the same, headless\n"
                "  cartpole-dqn test --pretrained        watch the agent shipped with the package\n"

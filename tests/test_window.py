@@ -103,7 +103,7 @@ def test_window_shows_the_game_after_tensorflow_is_loaded(x_display, tmp_path, a
     seen = watch_until_cartpole(process, x_display)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 0, f"exit code {process.returncode}\n{err}"
-    assert shows_cartpole(seen), f"window size, pole pixels, cart pixels: {seen}"
+    assert shows_cartpole(seen), f"window size, pole pixels, cart pixels: {seen}\n{err}"
     episodes = [line for line in out.splitlines() if line.startswith("episode: ")]
     assert len(episodes) == int(args[args.index("--episodes") + 1])
     if args[0] == "test":

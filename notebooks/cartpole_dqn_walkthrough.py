@@ -129,16 +129,18 @@ print(f"parameters: {model.count_params():,}")
 #
 # The other action's output keeps its own prediction, so it contributes no error.
 #
-# The tutorial builds the targets one transition at a time, with two `model.predict` calls each.
+# The tutorial builds the targets one transition at a time: a `model.predict` for the state and,
+# unless the episode ended there, another for the next state.
 # `tutorial_reference.tutorial_targets` keeps that loop as written; the package computes the same
 # numbers for the whole minibatch in one compiled TensorFlow call. Here both get the same minibatch
-# of 128 real transitions, from an agent that played a few random games.
+# of 128 real transitions, from an agent that played a few random games. Where an episode ended,
+# the step was stored with the tutorial's reward of -10, and that is its whole target.
 
 # %%
 from cartpole_dqn import tutorial_reference
 from cartpole_dqn.compiled import minibatch_arrays
 
-agent = DQNAgent(seed=SEED, model_path=RUN / "cartpole-dqn.h5")
+agent = DQNAgent(seed=SEED, model_path=RUN / "replay-demo.h5")
 state, _ = agent.env.reset(seed=SEED)
 state = np.reshape(state, [1, 4])
 while len(agent.memory) < 500:  # random play, stored as the tutorial's run() stores it
@@ -162,13 +164,17 @@ start = time.perf_counter()
 compiled_y = agent.network.targets(arrays, agent.gamma)
 compiled_seconds = time.perf_counter() - start
 
-print(f"the tutorial's loop: {tutorial_seconds:.2f} s ({2 * len(minibatch)} model.predict calls)")
+predict_calls = len(minibatch) + sum(not done for *_, done in minibatch)
+print(f"the tutorial's loop: {tutorial_seconds:.2f} s ({predict_calls} model.predict calls)")
 print(f"one compiled call:   {compiled_seconds * 1000:.2f} ms "
       f"(its first call, which also compiled it: {first_call_seconds:.2f} s)")
 print(f"largest difference between the two sets of targets: {np.max(np.abs(tutorial_y - compiled_y)):.2e}")
-print("\nthe first five transitions, and the targets of both actions from each")
+ended = [i for i, (*_, done) in enumerate(minibatch) if done]
+shown = [i for i in range(len(minibatch)) if i not in ended][:4] + ended[:1]
+print("\nfour transitions, one where the episode ended, and the targets of both actions from each")
 print("action  reward  done    compiled            tutorial's loop")
-for (_, action, reward, _, done), ours, theirs in list(zip(minibatch, compiled_y, tutorial_y))[:5]:
+for i in shown:
+    (_, action, reward, _, done), ours, theirs = minibatch[i], compiled_y[i], tutorial_y[i]
     print(f"{action:6}  {reward:6.1f}  {done!s:5}  {ours[0]:8.4f} {ours[1]:8.4f}   {theirs[0]:8.4f} {theirs[1]:8.4f}")
 
 # %% [markdown]

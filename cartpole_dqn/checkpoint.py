@@ -40,7 +40,7 @@ from cartpole_dqn.output_files import written_atomically
 SUFFIX = ".ckpt"
 FORMAT = 1
 # Seconds between checkpoints; one is also written after the last episode and
-# whenever a model file was saved.  Its measured cost: README, "Resuming after a crash".
+# whenever a model file was saved.  Its measured cost: docs/resume-and-cluster.md.
 DEFAULT_INTERVAL = 60.0
 
 

@@ -6,9 +6,9 @@ copy of the frames and ``save`` writes them with Pillow.  With
 ``--render human`` the same frames are also shown in a window.
 
 The GIF is kept small and quick to make.  GIF stores only the part of each
-frame that changed, so one balanced 500-step episode is already small (the
-README gives the size of its example); what would grow without bound is a
-long test, 20 episodes being 10,000 steps:
+frame that changed, so one balanced 500-step episode is already small
+(docs/training-and-evaluation.md gives the size of its example); what would
+grow without bound is a long test, 20 episodes being 10,000 steps:
 
 * at most ``MAX_FRAMES`` frames are kept (about one whole 500-step episode);
   later steps and episodes are played but not recorded;

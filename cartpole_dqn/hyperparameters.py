@@ -144,7 +144,7 @@ PRESETS = {
     "dqn-script": _DQN_SCRIPT,
     "ddqn": _DDQN,
     # The options combined for reliability, chosen on seeds 300-303 and measured on
-    # the study's held-out seeds 200-209 (README, "The seed study"): ddqn, with the
+    # the study's held-out seeds 200-209 (docs/presets-and-study.md): ddqn, with the
     # target network moved 0.5% of the way after every replay instead of copied
     # after every episode, a 100-step horizon (gamma 0.99) that sees the cart
     # drifting off the track, the 500-step cut bootstrapped, a memory of 20000

@@ -241,6 +241,7 @@ def test_training_draws_from_no_random_stream_the_checkpoint_leaves_out():
         agent = seeded_agent(DEFAULTS.replace(EPISODES=3, batch_size=16), seed=7)
         tf.random.set_global_generator(tf.random.Generator.from_seed(1))
         agent.env.action_space.seed(1)
+        keras.random.uniform([1])  # makes Keras's global generator (seeded from Python's stream), which no one had
         if training:
             agent.run()
         return [tf.random.uniform([4]).numpy().tolist(), tf.random.get_global_generator().normal([4]).numpy().tolist(),

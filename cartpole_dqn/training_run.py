@@ -92,7 +92,7 @@ class TrainingResult:
     best: EvaluationRecord | None  # the evaluation whose network is the best model
     first_reached: EvaluationRecord | None  # the first whose screen mean reached the threshold
     stopped_at: EvaluationRecord | None  # the one that stopped training (stop_when_solved)
-    files: RunFiles
+    files: RunFiles  # the run's file names; which it wrote: saved_episodes, best, plot, checkpoints
     plot: Path | None  # the score plot; None when no episode finished
     checkpoints: int  # checkpoints written
 
@@ -105,6 +105,7 @@ def train(settings: TrainingSettings, *, agent_factory: Callable[..., DQNAgent] 
           episode_hooks: Sequence[EpisodeHook] = (), out: Callable[[str], None] = _say) -> TrainingResult:
     """Run the training ``settings`` ask for, as the module docstring says; return what happened.
 
+    :param settings: the run's recipe, seed, files, evaluation and checkpoints.
     :param agent_factory: called as ``agent_factory(hyperparameters, seed, render=..., model_path=...)``;
         returns the agent to train (a ``DQNAgent``, or anything with its ``run``, ``episode_hooks``, ``scores``,
         ``saved_episodes`` and ``env``).

@@ -23,7 +23,9 @@ same evaluation, and also records how often the evaluation stays solved after
 first solving (:func:`stays_solved_fraction`) and every evaluation's mean (one
 CSV per seed, for the plot of the median against episodes).  Seeds run in
 parallel worker processes (``--workers``); each seed is one call of
-:func:`learn_one_seed`, a top-level function of plain, picklable values, so
+:func:`learn_one_seed`, which trains with :func:`cartpole_dqn.training_run.train`
+(the run ``train`` makes, in a scratch folder, its printing captured); it is
+a top-level function of plain, picklable values, so
 another backend (a Ray cluster: ``cartpole_dqn.ray_cluster``) maps the same
 function and writes the same CSV.
 
@@ -51,12 +53,13 @@ import numpy as np
 from cartpole_dqn.agent import DQNAgent
 from cartpole_dqn.compiled import threads_per_operation
 from cartpole_dqn.environment import MAX_SCORE
-from cartpole_dqn.evaluation import (DEFAULT_CONFIRM_EPISODES, DEFAULT_EVAL_EPISODES, SOLVED_THRESHOLD, TEST_EPISODES,
-                                     Evaluator, best_model_path)
-from cartpole_dqn.hyperparameters import DEFAULTS, Hyperparameters, flag_of
+from cartpole_dqn.evaluation import DEFAULT_CONFIRM_EPISODES, DEFAULT_EVAL_EPISODES, SOLVED_THRESHOLD, TEST_EPISODES
+from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters, flag_of
 from cartpole_dqn.output_files import write_csv, written_atomically
 from cartpole_dqn.parallel import map_in_processes
-from cartpole_dqn.process import prepare_process
+from cartpole_dqn.process import new_agent, prepare_process
+from cartpole_dqn.run_files import seed_evaluation_files, seed_evaluations, seed_log
+from cartpole_dqn.training_run import TrainingSettings, train
 from cartpole_dqn.tutorial_reference import TutorialAgent
 
 WARMUP_STEPS = 200  # more than batch_size, so timed replays use full minibatches
@@ -235,33 +238,29 @@ def learn_one_seed(task: SeedTask) -> tuple[SeedResult, list[tuple[int, float]],
     best and last-500 models.
 
     Returns the result, each evaluation's (episode, screen mean), and
-    everything the seed printed (training and test lines).
+    everything the seed printed (training and test lines; the run's closing
+    lines, which name its scratch folder, are left out).
     """
     output = io.StringIO()
     with tempfile.TemporaryDirectory() as scratch, contextlib.redirect_stdout(output):
-        model_path = Path(scratch) / "cartpole-dqn.h5"
-        prepare_process(task.seed)
-        agent = DQNAgent(task.hyperparameters, seed=task.seed, model_path=model_path)
-        evaluator = Evaluator(best_model_path(model_path), episodes=task.eval_episodes,
-                              confirm_episodes=task.confirm_episodes, threshold=task.threshold,
-                              stop_at=None if task.keep_training else task.threshold)
-        episode_ends = []  # wall time at the end of each episode, its evaluation included
-        agent.episode_hooks += [evaluator, lambda agent, episode, score: episode_ends.append(time.perf_counter())]
-        start = time.perf_counter()
-        agent.run()
-        seconds = time.perf_counter() - start
-        evaluator.close()
-        best, first, solved = evaluator.best, evaluator.first_reached, evaluator.stopped_at
-        best_test = _test(task, evaluator.best_path) if best is not None else None
-        last500_test = _test(task, model_path) if agent.saved_episodes else None
+        settings = TrainingSettings(
+            task.hyperparameters, seed=task.seed, model=Path(scratch) / DEFAULT_MODEL_PATH, keep_checkpoint=False,
+            eval_episodes=task.eval_episodes, confirm_episodes=task.confirm_episodes, threshold=task.threshold,
+            stop_when_solved=None if task.keep_training else task.threshold)
+        run = train(settings, out=lambda line: None)
+        if run.interrupted:
+            raise KeyboardInterrupt  # no row for a seed that did not finish
+        best_test = _test(task, run.files.best_model) if run.best is not None else None
+        last500_test = _test(task, run.files.model) if run.saved_episodes else None
+    first = run.first_reached
     result = SeedResult(
-        task.preset, task.seed, task.hyperparameters.EPISODES, len(agent.scores),
-        _get(first, "episode"), round(episode_ends[first.episode] - start, 2) if first is not None else None,
-        _get(solved, "episode"), round(seconds, 2), _get(best, "episode"), _get(best, "score"),
-        *_test_figures(best_test), agent.saved_episodes[-1] if agent.saved_episodes else None,
+        task.preset, task.seed, task.hyperparameters.EPISODES, len(run.scores),
+        _get(first, "episode"), round(run.episode_seconds[first.episode], 2) if first is not None else None,
+        _get(run.stopped_at, "episode"), round(run.seconds, 2), _get(run.best, "episode"), _get(run.best, "score"),
+        *_test_figures(best_test), run.saved_episodes[-1] if run.saved_episodes else None,
         *_test_figures(last500_test), task.test_episodes,
-        stays_solved_fraction([r.mean for r in evaluator.records], task.threshold))
-    return result, [(r.episode, r.mean) for r in evaluator.records], output.getvalue()
+        stays_solved_fraction([r.mean for r in run.evaluations], task.threshold))
+    return result, [(r.episode, r.mean) for r in run.evaluations], output.getvalue()
 
 
 def _get(record, name):
@@ -271,10 +270,7 @@ def _get(record, name):
 def _test(task, model_path):
     """Greedy test scores of a saved model, as ``cartpole-dqn test --seed SEED`` plays them."""
     print(f"test of {model_path.name}:")
-    prepare_process(task.seed)
-    tester = DQNAgent(task.hyperparameters.replace(EPISODES=task.test_episodes), seed=task.seed,
-                      model_path=model_path)
-    return tester.test()
+    return new_agent(task.hyperparameters.replace(EPISODES=task.test_episodes), task.seed, model_path=model_path).test()
 
 
 def _test_figures(scores):
@@ -305,12 +301,6 @@ def _row(r: SeedResult) -> str:
             f"{_show(r.stays_solved, '{:.2f}'):>12}")
 
 
-def evaluations_folder(csv_path) -> Path:
-    """``study/ddqn.csv`` -> ``study/ddqn-evals/``: one CSV per seed of its evaluation means."""
-    csv_path = Path(csv_path)
-    return csv_path.with_name(f"{csv_path.stem}-evals")
-
-
 def write_evaluations_csv(evaluations, path) -> Path:
     return write_csv(path, ["episode", "mean"], evaluations)
 
@@ -329,8 +319,8 @@ def run_learning(tasks, workers, csv_path, log_dir, out=print, mapper=None, wher
     order (default: worker processes); ``where`` says where it runs them.  As each seed finishes, its row joins
     ``csv_path`` (rewritten whole, so a run stopped early keeps the seeds it
     finished), its evaluation means go to
-    ``evaluations_folder(csv_path)``/seed<N>.csv and its printed lines to
-    ``log_dir``/<preset>-seed<N>.log.
+    ``<csv name>-evals/seed<N>.csv`` and its printed lines to
+    ``log_dir``/<preset>-seed<N>.log (names: :mod:`cartpole_dqn.run_files`).
     """
     first = tasks[0]
     seeds = [task.seed for task in tasks]
@@ -345,9 +335,9 @@ def run_learning(tasks, workers, csv_path, log_dir, out=print, mapper=None, wher
         mapper = map if workers == 1 else lambda function, tasks: map_in_processes(function, tasks, workers)
     results = []
     for result, evaluations, output in mapper(learn_one_seed, tasks):
-        with written_atomically(Path(log_dir) / f"{result.preset}-seed{result.seed}.log") as partial:
+        with written_atomically(seed_log(log_dir, result.preset, result.seed)) as partial:
             partial.write_text(output)
-        write_evaluations_csv(evaluations, evaluations_folder(csv_path) / f"seed{result.seed}.csv")
+        write_evaluations_csv(evaluations, seed_evaluations(csv_path, result.seed))
         results.append(result)
         results.sort(key=lambda r: r.seed)
         write_learning_csv(results, csv_path)
@@ -355,6 +345,52 @@ def run_learning(tasks, workers, csv_path, log_dir, out=print, mapper=None, wher
     out(f"per-seed rows: {csv_path}; each seed's lines: {log_dir}")
     out(learning_line(results))
     return results
+
+
+def run_study(tasks, workers, csv_path, plot_path, ray=None, out=print) -> None:
+    """``bench --learning``: :func:`run_learning` on ``workers`` processes, or as Ray tasks, then the plot.
+
+    ``ray``: None, or a Ray cluster's address (``ray_cluster.LOCAL_RUNTIME``:
+    a local runtime).  Each seed's lines go beside ``csv_path``; the plot,
+    to ``plot_path``, has one curve per CSV in that folder.
+    """
+    workers = min(workers, len(tasks))
+    if ray is None:
+        run_learning(tasks, workers, csv_path, csv_path.parent, out=out)
+    else:
+        from cartpole_dqn.ray_cluster import LOCAL_RUNTIME, ray_mapper
+
+        address = None if ray == LOCAL_RUNTIME else ray
+        run_learning(tasks, workers, csv_path, csv_path.parent, out=out, mapper=ray_mapper(address),
+                     where=f"as Ray tasks ({'a local runtime' if address is None else address})")
+    if tasks[0].keep_training:
+        curves, plot = plot_study(csv_path.parent, plot_path)
+    else:
+        curves, plot = plot_fraction_solved(csv_path.parent, plot_path)
+    out(f"plot of {', '.join(curves)}: {plot}")
+
+
+def plot_fraction_solved(folder, plot):
+    """The fraction of seeds solved against episodes, one curve per learning CSV in ``folder``."""
+    from cartpole_dqn import plots
+
+    curves = {}
+    for path in sorted(Path(folder).glob("*.csv")):
+        rows = read_learning_csv(path)
+        curves[path.stem] = ([r.solved for r in rows], max(r.max_episodes for r in rows))
+    return curves, plots.plot_fraction_solved(curves, plot)
+
+
+def plot_study(folder, plot):
+    """The median evaluation mean against episodes, one curve per study CSV in ``folder``."""
+    from cartpole_dqn.plots import plot_evaluation_medians
+
+    curves = {}
+    for path in sorted(Path(folder).glob("*.csv")):
+        seeds = seed_evaluation_files(path)
+        if seeds:
+            curves[path.stem] = [read_evaluation_means(seed) for seed in seeds]
+    return curves, plot_evaluation_medians(curves, plot, SOLVED_THRESHOLD)
 
 
 def learning_line(results) -> str:

@@ -1,15 +1,20 @@
 """Checkpoints: everything training needs to go on after a crash, in one file.
 
 The tutorial's ``cartpole-dqn.h5`` holds the network only.  A checkpoint
-(``cartpole-dqn.ckpt`` beside it) also holds the optimizer's state, epsilon,
-the replay memory, the target network and its update count (if there is
-one), the episodes and scores so far, the state of the episode
-hooks that keep some (evaluation, the training log), and every random stream
-training draws from: Python's ``random``, NumPy's global generator,
-TensorFlow's and Keras's (the Dropout layers' seed generators are model
-variables), and the environment's and its action space's generators.  So a
-seeded run that is killed and resumed from its checkpoint prints the same
-episodes as one that never stopped, and ends with the same weights.
+(``cartpole-dqn.ckpt`` beside it: :mod:`cartpole_dqn.run_files`) also holds
+the optimizer's state, epsilon, the replay memory, the target network and its
+update count (if there is one), the episodes and scores so far, the state of
+the episode hooks that keep some (each under its ``checkpoint_name``:
+evaluation, the training log), and every random stream training draws from:
+Python's ``random`` (minibatches, exploratory actions), NumPy's global
+generator (the exploration draw) and the environment's (its starting
+states).  The Dropout layers' seed generators are model variables and go with
+them.  Training draws from no other stream (not TensorFlow's or Keras's
+global generators, not the action space's: ``tests/test_checkpoint.py``
+checks), so no other is saved, and nothing private to TensorFlow, Keras or
+gymnasium is read.  So a seeded run that is killed and resumed from its
+checkpoint prints the same episodes as one that never stopped, and ends with
+the same weights.
 
 It is written only at the end of an episode, where the state is nothing but
 the above: the last step of an episode replays nothing, so the Q-values
@@ -18,8 +23,8 @@ NumPy ``.npz`` archive (arrays, and the rest as JSON), read without pickle:
 loading one runs no code from it.  It is written under a temporary name,
 flushed to disk and renamed into place, so a crash leaves the previous one.
 
-This module imports no TensorFlow at start-up: the command line reads
-:func:`checkpoint_path` before it loads TensorFlow.
+This module imports no TensorFlow at start-up: the command line reads a
+checkpoint's recipe before it loads TensorFlow.
 """
 
 from __future__ import annotations
@@ -36,22 +41,17 @@ import numpy as np
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.hyperparameters import Hyperparameters, flag_of
 from cartpole_dqn.output_files import written_atomically
+from cartpole_dqn.run_files import CHECKPOINT_SUFFIX
 
-SUFFIX = ".ckpt"
-FORMAT = 1
-# Seconds between checkpoints; one is also written after the last episode and
-# whenever a model file was saved.  Its measured cost: docs/resume-and-cluster.md.
+# 2: hooks under their checkpoint_name (1: their class name), and only the streams training draws from.
+FORMAT = 2
+# Seconds between checkpoints; one is also written after the first and the last
+# episode and whenever a model file was saved.  Its measured cost: docs/resume-and-cluster.md.
 DEFAULT_INTERVAL = 60.0
 
 
-def checkpoint_path(model_path) -> Path:
-    """``cartpole-dqn.h5`` -> ``cartpole-dqn.ckpt``, beside it."""
-    path = Path(model_path)
-    return path.with_name(path.stem + SUFFIX)
-
-
 def is_checkpoint(path) -> bool:
-    return str(path).endswith(SUFFIX)
+    return str(path).endswith(CHECKPOINT_SUFFIX)
 
 
 def recipe(hyperparameters: Hyperparameters, seed) -> dict:
@@ -65,7 +65,11 @@ def recipe(hyperparameters: Hyperparameters, seed) -> dict:
 
 
 def save(agent, path, hooks=()) -> None:
-    """Write ``agent``'s training state (and each hook's ``checkpoint_state()``) to ``path``, atomically."""
+    """Write ``agent``'s training state to ``path``, atomically.
+
+    Each of ``hooks`` has a ``checkpoint_name`` (a stable name: the file
+    outlives class names) and ``checkpoint_state()``, a JSON-able value.
+    """
     model = agent.model
     arrays = {f"model/{i}": np.asarray(v) for i, v in enumerate(model.variables)}
     arrays.update({f"optimizer/{i}": np.asarray(v) for i, v in enumerate(model.optimizer.variables)})
@@ -85,11 +89,9 @@ def save(agent, path, hooks=()) -> None:
         "random": {
             "python": random.getstate(),
             "numpy": [numpy_state[0], *numpy_state[2:]],
-            **_tensorflow_random_state(),
             "env": agent.env.unwrapped.np_random.bit_generator.state,
-            "action_space": _generator_state(agent.env.action_space._np_random),
         },
-        "hooks": {type(hook).__name__: hook.checkpoint_state() for hook in hooks},
+        "hooks": {hook.checkpoint_name: hook.checkpoint_state() for hook in hooks},
     }
     arrays["meta"] = np.array(json.dumps(meta))
     with written_atomically(path, durable=True) as partial, open(partial, "wb") as file:
@@ -108,29 +110,6 @@ def _memory_arrays(memory, state_size):
     }
 
 
-def _generator_state(generator):
-    return None if generator is None else generator.bit_generator.state
-
-
-def _tensorflow_random_state() -> dict:
-    """Keras's global seed generator, TensorFlow's op-seed stream and global Generator (each None if unused)."""
-    from keras.src.backend.common import global_state
-    from keras.src.random import seed_generator
-    from tensorflow.python.eager import context
-    from tensorflow.python.ops import stateful_random_ops
-
-    keras_global = global_state.get_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR)
-    tf_context = context.context()
-    tf_global = stateful_random_ops.global_generator
-    op_seeds = getattr(tf_context, "_rng", None)  # made by the first global seed; absent in an unseeded process
-    return {
-        "keras_global": None if keras_global is None else np.asarray(keras_global.state).tolist(),
-        "tf_seed": tf_context._seed,
-        "tf_op_seeds": None if op_seeds is None else op_seeds.getstate(),
-        "tf_global": None if tf_global is None else np.asarray(tf_global.state).tolist(),
-    }
-
-
 # -- reading --------------------------------------------------------------
 
 
@@ -143,10 +122,11 @@ def read(path) -> tuple[dict, dict]:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
         meta = json.loads(str(arrays.pop("meta")))
-        if meta.get("format") != FORMAT:
-            raise ValueError(f"format {meta.get('format')!r}, this version reads {FORMAT}")
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise UserError(f"{path} is not a readable checkpoint ({exc})") from None
+    if meta.get("format") != FORMAT:
+        raise UserError(f"{path} is a checkpoint of another version of cartpole-dqn (format {meta.get('format')!r}, "
+                        f"this one reads {FORMAT}); resume it with that version, or train without --resume")
     return meta, arrays
 
 
@@ -185,7 +165,7 @@ def restore(agent, path, hooks=()) -> dict:
     agent.resume_episode = meta["episodes_done"]
     _restore_random_streams(meta["random"], arrays, agent.env)
     for hook in hooks:
-        state = meta["hooks"].get(type(hook).__name__)
+        state = meta["hooks"].get(hook.checkpoint_name)
         if state is not None:
             hook.restore_checkpoint_state(state)
     return meta
@@ -209,29 +189,11 @@ def _transitions(arrays):
 
 
 def _restore_random_streams(streams, arrays, env):
-    from keras.src.random import seed_generator
-    from tensorflow.python.eager import context
-    from tensorflow.python.ops import stateful_random_ops
-
     version, internal, gauss = streams["python"]
     random.setstate((version, tuple(internal), gauss))
     name, *rest = streams["numpy"]
     np.random.set_state((name, arrays["numpy_random/keys"], *rest))
-    if streams["keras_global"] is not None:
-        seed_generator.global_seed_generator().state.assign(np.asarray(streams["keras_global"], np.int64))
-    tf_context = context.context()
-    if streams["tf_seed"] is not None:
-        tf_context._set_global_seed(streams["tf_seed"])
-    if streams["tf_op_seeds"] is not None:
-        version, internal, gauss = streams["tf_op_seeds"]
-        tf_context._rng.setstate((version, tuple(internal), gauss))
-    if streams["tf_global"] is not None:
-        stateful_random_ops.get_global_generator().state.assign(np.asarray(streams["tf_global"], np.int64))
     env.unwrapped.np_random.bit_generator.state = streams["env"]
-    if streams["action_space"] is None:
-        env.action_space._np_random = None
-    else:
-        env.action_space.np_random.bit_generator.state = streams["action_space"]
 
 
 # -- the episode hook -----------------------------------------------------
@@ -240,10 +202,11 @@ def _restore_random_streams(streams, arrays, env):
 class Checkpointer:
     """Episode hook: keep a checkpoint of training at ``path``.
 
-    It is written at the end of an episode when ``interval`` seconds have
-    passed since the last one (0: after every episode), after the last
-    episode, and after any episode in which a model file was saved, so the
-    models on disk never run ahead of the checkpoint.  ``hooks`` are the
+    It is written after the first episode (so a run killed at any moment
+    after it can resume), then at the end of an episode when ``interval``
+    seconds have passed since the last one (0: after every episode), after the
+    last episode, and after any episode in which a model file was saved, so
+    the models on disk never run ahead of the checkpoint.  ``hooks`` are the
     episode hooks whose state goes into it (they must run before this one).
     """
 
@@ -256,7 +219,8 @@ class Checkpointer:
     def __call__(self, agent, episode, score):
         wrote_model = agent.saved_episodes[-1:] == [episode] or any(
             hook.saved_model_after(episode) for hook in self.hooks if hasattr(hook, "saved_model_after"))
-        if (time.monotonic() - self._last >= self.interval or episode + 1 >= agent.EPISODES or wrote_model):
+        if (self.written == 0 or time.monotonic() - self._last >= self.interval or episode + 1 >= agent.EPISODES
+                or wrote_model):
             start = time.perf_counter()
             save(agent, self.path, self.hooks)
             self.seconds += time.perf_counter() - start

@@ -1,42 +1,36 @@
 """Command line: ``python -m cartpole_dqn {train,test,random,bench}``.
 
-TensorFlow takes seconds to import, so this module imports it only inside
-the commands that need it: ``--help`` and bad arguments answer at once.
+Flags in, calls out: ``train`` runs :func:`cartpole_dqn.training_run.train`,
+``test`` :func:`cartpole_dqn.playing.play`, ``bench`` :mod:`cartpole_dqn.benchmark`.
+TensorFlow takes seconds to import, so nothing here imports it before a
+command needs it: ``--help`` and bad arguments answer at once.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import os
 import re
 import sys
 import textwrap
-import time
-from pathlib import Path
 
 from cartpole_dqn import checkpoint
-from cartpole_dqn.checkpoint import checkpoint_path
-from cartpole_dqn.environment import MAX_SCORE, RENDER_CHOICES, make_env
+from cartpole_dqn.environment import MAX_SCORE, RENDER_CHOICES
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.evaluation import (DEFAULT_CONFIRM_EPISODES, DEFAULT_EVAL_EPISODES, DEFAULT_EVAL_EVERY,
-                                     SOLVED_THRESHOLD, STOP_THRESHOLD, TEST_EPISODES, Evaluator, best_model_path,
-                                     evaluations_log_path, test_best_command, watch_line)
-from cartpole_dqn.hyperparameters import (DEFAULT_MODEL_PATH, DEFAULT_PRESET, DEFAULTS, PRESETS,
-                                          Hyperparameters, flag_of)
+                                     SOLVED_THRESHOLD, STOP_THRESHOLD, TEST_EPISODES)
+from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, add_flags, hyperparameters_from
 from cartpole_dqn.number_types import COUNT, MAX_SEED, SEED, RealNumber, WholeNumber
-from cartpole_dqn.output_files import check_file, check_folder, check_model_path
+from cartpole_dqn.output_files import check_file, check_plot_path
 from cartpole_dqn.parallel import available_cores
-from cartpole_dqn.pretrained import PRETRAINED_MODEL
-from cartpole_dqn.ray_cluster import INSTALL_RAY, check_ray_installed
-from cartpole_dqn.process import import_tensorflow_quietly, prepare_process
-from cartpole_dqn.summary import summarize_test, training_summary
-from cartpole_dqn.training_log import TrainingLog, log_paths
+from cartpole_dqn.playing import model_to_play, play
+from cartpole_dqn.process import import_tensorflow_quietly
+from cartpole_dqn.ray_cluster import INSTALL_RAY, LOCAL_RUNTIME, check_ray_installed
+from cartpole_dqn.run_files import learning_files
+from cartpole_dqn.training_run import TrainingSettings, train
 
 DEFAULT_RANDOM_EPISODES = 10  # the tutorial's random play runs 10 games
 EXIT_USER_ERROR = 2
-EXIT_INTERRUPTED = 130
-LOCAL_RAY = ""  # --ray without an address: a local Ray runtime  # the shell's code for a program stopped by Ctrl-C
+EXIT_INTERRUPTED = 130  # the shell's code for a program stopped by Ctrl-C
 
 
 class _OneLineErrorParser(argparse.ArgumentParser):
@@ -79,38 +73,6 @@ class _HelpFormatter(argparse.HelpFormatter):
         return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
 
 
-def _add_hyperparameters(parser):
-    parser.add_argument("--preset", choices=PRESETS, default=DEFAULT_PRESET,
-                        help="the recipe every hyperparameter comes from, unless its own flag is given: "
-                             "'tutorial' (the tutorial's README), 'dqn-script' (the tutorial repository's "
-                             "Cart_Pole_game_DQN.py), 'ddqn' (the author's next lesson, Cartpole_DDQN_TF2.py, "
-                             "with CartPole-v1's 500-step limit) or 'ddqn-soft-bootstrap' (ddqn with soft target "
-                             "updates, gamma 0.99, the time limit bootstrapped, a memory of 20000 and epsilon down "
-                             f"to 0.02: the one that stays learned) (default: {DEFAULT_PRESET})")
-    group = parser.add_argument_group("hyperparameters (each flag overrides the preset's value)")
-    for field in dataclasses.fields(Hyperparameters):
-        if field.name == "EPISODES":
-            continue  # --episodes, shared with the other commands
-        help_text = f"{field.metadata['help']} ({_preset_values(field)})"
-        # Left out of args unless given, so that the preset fills it in.
-        if isinstance(field.default, bool):
-            # --double-dqn / --no-double-dqn: either can override a preset.
-            group.add_argument(flag_of(field.name), dest=field.name, action=argparse.BooleanOptionalAction,
-                               default=argparse.SUPPRESS, help=help_text)
-            continue
-        group.add_argument(flag_of(field.name), dest=field.name, type=field.metadata["number"] or str,
-                           default=argparse.SUPPRESS, choices=field.metadata["choices"],
-                           metavar=None if field.metadata["choices"] else field.name.upper(),
-                           help=help_text)
-
-
-def _preset_values(field):
-    """'default: X', plus each preset's value where it differs: the help line of one field."""
-    differing = [f"{name}: {getattr(hp, field.name)}" for name, hp in PRESETS.items()
-                 if field.name in hp.differences(DEFAULTS)]
-    return "; ".join([f"default: {getattr(DEFAULTS, field.name)}", *differing])
-
-
 def _add_training_logs(parser):
     parser.add_argument("--log-dir", default=None, metavar="DIR",
                         help="folder for the CSV logs <model>-training.csv and <model>-evals.csv and the score "
@@ -126,9 +88,9 @@ def _add_checkpoints(parser):
                             "every hyperparameter and --seed must be those it was written with")
     group.add_argument("--checkpoint-every", type=RealNumber(0.0), default=checkpoint.DEFAULT_INTERVAL,
                        metavar="SECONDS",
-                       help="write the checkpoint at the first episode end this many seconds after the last "
-                            "one (also after the last episode and whenever a model is saved); 0: after every "
-                            f"episode (default: {checkpoint.DEFAULT_INTERVAL:g})")
+                       help="write the checkpoint after the first episode, then at the first episode end this "
+                            "many seconds after the last one (also after the last episode and whenever a model is "
+                            f"saved); 0: after every episode (default: {checkpoint.DEFAULT_INTERVAL:g})")
     group.add_argument("--no-checkpoint", action="store_true", help="keep no checkpoint")
 
 
@@ -137,7 +99,8 @@ def _add_test_outputs(parser):
                         help="play the pretrained model shipped with the package instead of --model")
     parser.add_argument("--gif", default=None, metavar="PATH",
                         help="record the episodes as an animated GIF (headless; works with --render none)")
-    parser.add_argument("--plot", default=None, metavar="PATH", help="write a PNG plot of the test scores")
+    parser.add_argument("--plot", default=None, metavar="PATH",
+                        help="plot the test scores to PATH, in the format its suffix names (.png, .svg, .pdf, ...)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -173,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model(train, "where the model is saved")
     _add_training_logs(train)
     _add_checkpoints(train)
-    _add_hyperparameters(train)
+    add_flags(train)
     _add_evaluation_arguments(train)
     train.set_defaults(run=run_train)
 
@@ -220,7 +183,7 @@ def _add_bench(commands):
                        help="with --learning: the study: train every seed for --max-episodes, never stopping "
                             "when solved, and record how often its evaluation stays solved; plots the median "
                             "evaluation mean against episodes (default plot: evaluation-medians.png)")
-    bench.add_argument("--ray", nargs="?", const=LOCAL_RAY, default=None, metavar="ADDRESS",
+    bench.add_argument("--ray", nargs="?", const=LOCAL_RUNTIME, default=None, metavar="ADDRESS",
                        help="with --learning: run the seeds as Ray tasks on the cluster at ADDRESS (ray.init's "
                             "address), or on a local Ray runtime without one; needs the extra: "
                             f"{INSTALL_RAY}")
@@ -237,9 +200,10 @@ def _add_bench(commands):
                             "seed's printed lines go beside it")
     bench.add_argument("--plot", default=None, metavar="PATH",
                        help="with --learning: the fraction of seeds solved against episodes, one curve per CSV "
-                            "in the --csv folder (default: fraction-solved.png there)")
+                            "in the --csv folder, in the format the suffix names (default: fraction-solved.png "
+                            "there)")
     bench.add_argument("--seed", type=SEED, default=0, help="(first) seed (default: 0)")
-    _add_hyperparameters(bench)
+    add_flags(bench)
     bench.set_defaults(run=run_bench)
 
 
@@ -266,162 +230,24 @@ def _add_evaluation_arguments(parser) -> None:
                             "CartPole-v1's reward threshold)")
 
 
-def _evaluator_from(args):
-    """The Evaluator the ``train`` flags ask for, or None when evaluation is off."""
-    if args.eval_episodes == 0:
-        if args.stop_when_solved is not None:
-            raise UserError("--stop-when-solved needs evaluation; drop --eval-episodes 0")
-        return None
-    best = args.best_model if args.best_model is not None else best_model_path(args.model)
-    if Path(best) == Path(args.model):
-        raise UserError(f"--best-model must differ from --model ({args.model}): each run writes both")
-    return Evaluator(best, episodes=args.eval_episodes, confirm_episodes=args.confirm_episodes,
-                     every=args.eval_every, stop_at=args.stop_when_solved,
-                     log_path=evaluations_log_path(args.model, args.log_dir))
-
-
-def hyperparameters_from(args) -> Hyperparameters:
-    """The chosen preset, with the values of the flags the user gave."""
-    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(Hyperparameters) if hasattr(args, f.name)}
-    return PRESETS[args.preset].replace(**given, EPISODES=args.episodes).validated()
-
-
-def _new_agent(hyperparameters, seed, **options):
-    """A DQNAgent in a process prepared for it: TensorFlow loaded, one thread per operation, seeded."""
-    import_tensorflow_quietly()
-    from cartpole_dqn.agent import DQNAgent
-
-    prepare_process(seed)
-    return DQNAgent(hyperparameters, seed=seed, **options)
+def training_settings(args) -> TrainingSettings:
+    """What the ``train`` flags ask for."""
+    return TrainingSettings(
+        hyperparameters_from(args), seed=args.seed, render=args.render, model=args.model, log_dir=args.log_dir,
+        tensorboard=args.tensorboard, resume=args.resume or False, keep_checkpoint=not args.no_checkpoint,
+        checkpoint_every=args.checkpoint_every, eval_episodes=args.eval_episodes, eval_every=args.eval_every,
+        confirm_episodes=args.confirm_episodes, best_model=args.best_model, stop_when_solved=args.stop_when_solved)
 
 
 def run_train(args) -> int:
-    hyperparameters = hyperparameters_from(args)
-    check_model_path(args.model)  # first: the other outputs' names derive from it
-    evaluator = _evaluator_from(args)
-    log_files = log_paths(args.model, args.log_dir)
-    _check_training_outputs(args, evaluator, log_files)
-    resume_from = _checkpoint_to_resume(args, hyperparameters)
-    agent = _new_agent(hyperparameters, args.seed, render=args.render, model_path=args.model)
-    log = TrainingLog(*log_files)
-    stateful_hooks = [hook for hook in (evaluator, log) if hook is not None]
-    agent.episode_hooks.extend(stateful_hooks)
-    if args.tensorboard:
-        from cartpole_dqn.tensorboard_log import TensorBoardLog
-
-        agent.episode_hooks.append(TensorBoardLog(args.tensorboard))
-    checkpointer = None
-    if not args.no_checkpoint:
-        checkpointer = checkpoint.Checkpointer(checkpoint_path(args.model), args.checkpoint_every, stateful_hooks)
-        agent.episode_hooks.append(checkpointer)  # last: it saves what the hooks before it did
-    if resume_from is not None:
-        checkpoint.restore(agent, resume_from, stateful_hooks)
-        print(f"resumed from {resume_from} after episode {agent.resume_episode - 1}: epsilon {agent.epsilon:.2}, "
-              f"{len(agent.memory)} transitions in memory", flush=True)
-    start = time.perf_counter()
-    interrupted = False
-    try:
-        agent.run()
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        agent.env.close()  # a window closes before the closing lines
-    saved = args.model if agent.saved_episodes else None
-    evaluations, best = (), None
-    if evaluator is not None:
-        evaluator.close()
-        evaluations, best = evaluator.records, evaluator.best
-    plot = log.write_plot(agent.saved_episodes, evaluations, best)
-    logged = f"episode log {log.csv_path}, score plot {plot}" if plot else "no episode finished, no log written"
-    if checkpointer is not None and checkpointer.written:
-        logged += (f"; checkpoint {checkpointer.path} ({checkpointer.written} written in "
-                   f"{checkpointer.seconds:.2f} s)")
-    # One closing line, as before the log existed: scripts read it.
-    print(f"{training_summary(agent.scores, time.perf_counter() - start, saved, interrupted)}; {logged}",
-          flush=True)
-    if evaluator is not None:
-        print(evaluator.summary(args.model, agent.saved_episodes), flush=True)
-    print(watch_line(args.model, bool(saved), evaluator.best_path if best is not None else None), flush=True)
-    return EXIT_INTERRUPTED if interrupted else 0
-
-
-def _checkpoint_to_resume(args, hyperparameters):
-    """The checkpoint --resume names, checked against this run's settings before TensorFlow loads; or None."""
-    if args.resume is None:
-        return None
-    path = checkpoint_path(args.model) if args.resume is True else Path(args.resume)
-    meta, _ = checkpoint.read(path)
-    checkpoint.check_recipe(meta, hyperparameters, args.seed, path)
-    return path
-
-
-def _check_training_outputs(args, evaluator, log_files) -> None:
-    """Every other file and folder training will write, checked before it starts (UserError if one cannot be)."""
-    for path in log_files:
-        check_file(path, "training log")
-    if evaluator is not None:
-        check_model_path(evaluator.best_path, "--best-model")
-        check_file(evaluator.log_path, "evaluation log")
-    if args.tensorboard:
-        check_folder(args.tensorboard, "--tensorboard")
-    if not args.no_checkpoint:
-        check_file(checkpoint_path(args.model), "checkpoint")
+    return EXIT_INTERRUPTED if train(training_settings(args)).interrupted else 0
 
 
 def run_test(args) -> int:
     hyperparameters = DEFAULTS.replace(EPISODES=args.episodes).validated()
-    model_path = _model_to_test(args)
-    for flag in ("gif", "plot"):
-        if getattr(args, flag):
-            check_file(getattr(args, flag), f"--{flag}")
-    recorder = None
-    if args.gif:
-        from cartpole_dqn.gif_recorder import recording_env
-
-        # It also shows the frames in a window with --render human.
-        env, recorder = recording_env(args.render)
-    else:
-        env = make_env(args.render)
-    agent = _new_agent(hyperparameters, args.seed, env=env, model_path=model_path)
-    interrupted = False
-    try:
-        agent.test()
-    except KeyboardInterrupt:
-        interrupted = True
-    finally:
-        env.close()  # a window closes before the closing lines
-    print(summarize_test(agent.scores), flush=True)
-    _write_test_outputs(agent.scores, recorder, args)
-    return EXIT_INTERRUPTED if interrupted else 0
-
-
-def _model_to_test(args):
-    """--model, or the best evaluated model beside it (--best), or the shipped one (--pretrained)."""
-    if args.pretrained:
-        return str(PRETRAINED_MODEL)
-    if checkpoint.is_checkpoint(args.model):
-        raise UserError(f"{args.model} is a training checkpoint, for train --resume; test plays a model file "
-                        f"(.h5, .keras)")
-    best = best_model_path(args.model)
-    if not args.best:
-        if not os.path.exists(args.model) and best.is_file():
-            # train --stop-when-solved often writes only the best model (no training episode reached 500).
-            raise UserError(f"no model file at {args.model}, but the best evaluated model is at {best}; "
-                            f"play it with: {test_best_command(args.model)}")
-        return args.model
-    if not best.is_file():
-        raise UserError(f"no best model at {best}; train with evaluation on (the default) and "
-                        f"--model {args.model} until an evaluation has run")
-    return best
-
-
-def _write_test_outputs(scores, recorder, args) -> None:
-    if recorder is not None and recorder.frames:
-        print(f"recording: {recorder.save(args.gif)}", flush=True)
-    if args.plot and scores:
-        from cartpole_dqn.plots import plot_test_scores
-
-        print(f"score plot: {plot_test_scores(scores, args.plot)}", flush=True)
+    model = model_to_play(args.model, best=args.best, pretrained=args.pretrained)
+    played = play(model, hyperparameters, args.seed, args.render, gif=args.gif, plot=args.plot)
+    return EXIT_INTERRUPTED if played.interrupted else 0
 
 
 def run_random(args) -> int:
@@ -443,61 +269,20 @@ def run_bench(args) -> int:
         check_ray_installed()
     args.episodes = args.max_episodes  # the learning benchmark's EPISODES; the speed one stops by steps
     hyperparameters = hyperparameters_from(args)
+    if args.learning:
+        csv_path, plot_path = learning_files(args.preset, args.csv, args.plot, args.keep_training)
+        check_plot_path(plot_path, "--plot")
+        check_file(csv_path, "--csv")
     import_tensorflow_quietly()
     from cartpole_dqn import benchmark
 
-    if args.learning:
-        _run_learning_bench(benchmark, hyperparameters, args)
-    else:
+    if not args.learning:
         benchmark.run_speed(hyperparameters, args.steps, args.tutorial_steps, args.updates, args.seed)
-    return 0
-
-
-def _run_learning_bench(benchmark, hyperparameters, args) -> None:
-    csv_path = Path(args.csv if args.csv is not None else f"bench-learning/{args.preset}.csv")
-    default_plot = "evaluation-medians.png" if args.keep_training else "fraction-solved.png"
-    plot_path = args.plot if args.plot is not None else csv_path.parent / default_plot
-    check_file(csv_path, "--csv")
-    check_file(plot_path, "--plot")
-    seeds = range(args.seed, args.seed + args.seeds)
+        return 0
     tasks = [benchmark.SeedTask(args.preset, hyperparameters, seed, keep_training=args.keep_training)
-             for seed in seeds]
-    workers = min(args.workers or available_cores(), len(tasks))
-    if args.ray is None:
-        benchmark.run_learning(tasks, workers, csv_path, csv_path.parent)
-    else:
-        from cartpole_dqn.ray_cluster import ray_mapper
-
-        address = None if args.ray == LOCAL_RAY else args.ray
-        benchmark.run_learning(tasks, workers, csv_path, csv_path.parent, mapper=ray_mapper(address),
-                               where=f"as Ray tasks ({'a local runtime' if address is None else address})")
-    if args.keep_training:
-        curves, plot = _plot_study(benchmark, csv_path.parent, plot_path)
-    else:
-        curves, plot = _plot_fraction_solved(benchmark, csv_path.parent, plot_path)
-    print(f"plot of {', '.join(curves)}: {plot}", flush=True)
-
-
-def _plot_fraction_solved(benchmark, folder, plot):
-    from cartpole_dqn.plots import plot_fraction_solved
-
-    curves = {}
-    for path in sorted(folder.glob("*.csv")):
-        rows = benchmark.read_learning_csv(path)
-        curves[path.stem] = ([r.solved for r in rows], max(r.max_episodes for r in rows))
-    return curves, plot_fraction_solved(curves, plot)
-
-
-def _plot_study(benchmark, folder, plot):
-    """The median evaluation mean against episodes, one curve per study CSV in ``folder``."""
-    from cartpole_dqn.plots import plot_evaluation_medians
-
-    curves = {}
-    for path in sorted(folder.glob("*.csv")):
-        seeds = sorted(benchmark.evaluations_folder(path).glob("seed*.csv"))
-        if seeds:
-            curves[path.stem] = [benchmark.read_evaluation_means(seed) for seed in seeds]
-    return curves, plot_evaluation_medians(curves, plot, SOLVED_THRESHOLD)
+             for seed in range(args.seed, args.seed + args.seeds)]
+    benchmark.run_study(tasks, args.workers or available_cores(), csv_path, plot_path, ray=args.ray)
+    return 0
 
 
 def main(argv=None) -> int:

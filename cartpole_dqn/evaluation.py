@@ -44,6 +44,7 @@ from cartpole_dqn.environment import ENV_ID, MAX_SCORE, make_env
 from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH
 from cartpole_dqn.number_types import COUNT, RealNumber, check_flag
 from cartpole_dqn.output_files import write_csv
+from cartpole_dqn.run_files import RunFiles
 from cartpole_dqn.summary import models_summary
 
 DEFAULT_EVAL_EPISODES = 10
@@ -98,19 +99,6 @@ class GreedyEpisodes:
         for env in self._envs or ():
             env.close()
         self._envs = None
-
-
-def best_model_path(model_path) -> Path:
-    """``cartpole-dqn.h5`` -> ``cartpole-dqn-best.h5``: where the best evaluated model goes."""
-    path = Path(model_path)
-    return path.with_name(f"{path.stem}-best{path.suffix}")
-
-
-def evaluations_log_path(model_path, log_dir=None) -> Path:
-    """``cartpole-dqn.h5`` -> ``cartpole-dqn-evals.csv``, in ``log_dir`` or beside the model: one row per evaluation."""
-    path = Path(model_path)
-    folder = Path(log_dir) if log_dir is not None else path.parent
-    return folder / f"{path.stem}-evals.csv"
 
 
 def _mean(scores) -> float:
@@ -224,6 +212,8 @@ class Evaluator:
 
     # -- checkpoints (cartpole_dqn.checkpoint) ---------------------------
 
+    checkpoint_name = "evaluation"
+
     def checkpoint_state(self) -> dict:
         return {"records": [astuple(r) for r in self.records]}
 
@@ -277,7 +267,7 @@ def watch_line(model_path, model_written: bool, best_path=None) -> str:
     ``model_path``, if ``model_written``.
     """
     if best_path is not None:
-        if Path(best_path) == best_model_path(model_path):
+        if Path(best_path) == RunFiles.for_model(model_path).best_model:
             command = test_best_command(model_path)
         else:
             command = f"cartpole-dqn test --model {best_path}"

@@ -1,13 +1,14 @@
 """The files a run writes: checked before it starts, each written whole or not at all.
 
-``check_outputs`` answers, before any episode runs, whether every output can
-be written: a folder that cannot be created or written, a file where a
-folder must be, a model name Keras cannot save to.  ``written_atomically``
+The checks here answer, before any episode runs, whether every output can be
+written: a folder that cannot be created or written, a file where a folder
+must be, a model name Keras cannot save to, a plot name matplotlib cannot draw.  ``written_atomically``
 writes each file under a unique temporary name beside its target and renames
 it into place, so a crash, Ctrl-C or a second process writing or reading the
 same file never sees half of it.
 
-No TensorFlow here: the command line checks its outputs before it loads it.
+No TensorFlow here (and matplotlib only when a plot name is checked): the
+command line checks its outputs before it loads it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,24 @@ def check_model_path(path, what="--model") -> None:
         raise UserError(f"{what} {path}: Keras saves models only to names ending in "
                         f"{', '.join(MODEL_SUFFIXES)}")
     check_file(path, what)
+
+
+def check_plot_path(path, what="--plot") -> None:
+    """UserError unless matplotlib draws the format ``path``'s suffix names (as savefig picks it), and the folder
+    takes it."""
+    formats = plot_formats()
+    if not Path(path).is_dir() and Path(path).suffix[1:].lower() not in formats:
+        raise UserError(f"{what} {path}: matplotlib writes plots only to names ending in "
+                        f"{', '.join('.' + name for name in formats)}")
+    check_file(path, what)
+
+
+def plot_formats() -> list[str]:
+    """The suffixes (without the dot) matplotlib's savefig writes here."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    # .pgf is LaTeX drawing code that matplotlib measures with a TeX installation while saving: not ours to require.
+    return sorted(name for name in FigureCanvasBase.get_supported_filetypes() if name != "pgf")
 
 
 def check_file(path, what) -> None:

@@ -1,4 +1,8 @@
-"""PNG pictures of a run: training scores, test scores, the Q-learning loss.
+"""Pictures of a run: training scores, test scores, the Q-learning loss, the benchmark's curves.
+
+Each is written in the format its file name's suffix names (``.png``,
+``.svg``, ``.pdf``, ...), as matplotlib's ``savefig`` picks it; the command line
+refuses a name it cannot draw before any work (``output_files.check_plot_path``).
 
 Figures are drawn with matplotlib's object interface on the Agg canvas, never
 ``pyplot``: no window, no display and no global backend to choose, so this
@@ -32,8 +36,8 @@ def _new_figure(width=8.0, height=4.5) -> Figure:
 
 
 def _save(figure: Figure, path) -> Path:
-    with written_atomically(path) as partial:
-        figure.savefig(partial, format="png")
+    with written_atomically(path) as partial:  # the temporary name keeps the suffix: the format
+        figure.savefig(partial)
     return Path(path)
 
 
@@ -58,7 +62,7 @@ def _draw_score_axes(axes, title, xlabel) -> None:
 
 def plot_training_scores(scores, path, saved_episodes=(), title="Training: score per episode",
                          evaluations=(), best=None) -> Path:
-    """Score of each episode, its moving average and the 500 line, to a PNG.
+    """Score of each episode, its moving average and the 500 line, to ``path``.
 
     ``saved_episodes`` (episodes after which the tutorial's rule saved the
     model) are marked.  ``evaluations`` (``EvaluationRecord``-like: episode,
@@ -87,7 +91,7 @@ def plot_training_scores(scores, path, saved_episodes=(), title="Training: score
 
 
 def plot_test_scores(scores, path, title="Test: greedy episodes") -> Path:
-    """One bar per test episode, with the 500 line, to a PNG."""
+    """One bar per test episode, with the 500 line, to ``path``."""
     figure = _new_figure()
     axes = figure.add_subplot()
     reached = [score >= MAX_SCORE for score in scores]
@@ -99,7 +103,7 @@ def plot_test_scores(scores, path, title="Test: greedy episodes") -> Path:
 
 
 def render_loss_formula(path) -> Path:
-    """The Q-learning loss typeset with matplotlib mathtext, to a PNG."""
+    """The Q-learning loss typeset with matplotlib mathtext, to ``path``."""
     figure = _new_figure(width=6.4, height=0.9)
     figure.text(0.5, 0.5, LOSS_FORMULA, fontsize=20, ha="center", va="center")
     return _save(figure, path)
@@ -115,7 +119,7 @@ def fraction_solved(solved, max_episodes) -> np.ndarray:
 
 
 def plot_fraction_solved(curves, path, title="Seeds solved by train --stop-when-solved") -> Path:
-    """For each curve, the fraction of seeds solved by each episode, to a PNG.
+    """For each curve, the fraction of seeds solved by each episode, to ``path``.
 
     ``curves`` maps a label (a preset) to ``(solved, max_episodes)``: per seed
     the episode whose confirmed model stopped training, or None if none did

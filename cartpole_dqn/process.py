@@ -14,6 +14,9 @@ makes a ``DQNAgent``::
 
     prepare_process(seed=1)
     agent = DQNAgent(seed=1)  # the agent's seed seeds its environment
+
+:func:`new_agent` does both, after loading TensorFlow quietly: the commands'
+(and ``training_run.train``'s) way to make an agent.
 """
 
 from __future__ import annotations
@@ -32,6 +35,18 @@ def prepare_process(seed: int | None = None) -> None:
     use_one_thread_per_operation()
     if seed is not None:
         keras.utils.set_random_seed(seed)
+
+
+def new_agent(hyperparameters, seed: int | None = None, **options):
+    """A ``DQNAgent`` in a process prepared for it: TensorFlow loaded quietly, one thread per operation, seeded.
+
+    ``options`` go to ``DQNAgent`` (``render``, ``env``, ``model_path``).
+    """
+    import_tensorflow_quietly()
+    from cartpole_dqn.agent import DQNAgent
+
+    prepare_process(seed)
+    return DQNAgent(hyperparameters, seed=seed, **options)
 
 
 def import_tensorflow_quietly() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from cartpole_dqn.errors import UserError
 
 INSTALL_RAY = 'pip install "cartpole-dqn[ray]"'
+LOCAL_RUNTIME = ""  # --ray without an address: a local Ray runtime for this run
 
 
 def check_ray_installed() -> None:

@@ -16,18 +16,6 @@ from cartpole_dqn.output_files import write_csv
 CSV_COLUMNS = ("episode", "score", "epsilon", "steps", "wall_time")
 
 
-def log_paths(model_path, log_dir=None) -> tuple[Path, Path]:
-    """The CSV and PNG files for a model: ``<stem>-training.csv/.png`` in ``log_dir``.
-
-    Without ``log_dir`` they go beside the model, so ``cartpole-dqn.h5`` gets
-    ``cartpole-dqn-training.csv`` and ``cartpole-dqn-training.png``.
-    """
-    model_path = Path(model_path)
-    folder = Path(log_dir) if log_dir is not None else model_path.parent
-    base = folder / f"{model_path.stem}-training"
-    return base.with_suffix(".csv"), base.with_suffix(".png")
-
-
 class TrainingLog:
     """Episode hook writing ``episode, score, epsilon, steps, wall_time`` rows.
 
@@ -54,6 +42,8 @@ class TrainingLog:
         return False  # never asks training to stop
 
     # -- checkpoints (cartpole_dqn.checkpoint) ---------------------------
+
+    checkpoint_name = "training_log"
 
     def checkpoint_state(self) -> dict:
         return {"rows": self.rows, "seconds": time.perf_counter() - self._start}

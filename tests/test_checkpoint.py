@@ -1,5 +1,6 @@
 """Checkpoints: a killed run resumes exactly where it stopped; a checkpoint holds all training needs."""
 
+import json
 import os
 import random
 import signal
@@ -15,7 +16,7 @@ from cartpole_dqn import checkpoint
 from cartpole_dqn.agent import DQNAgent
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.hyperparameters import DEFAULTS, PRESETS
-from conftest import REPO
+from conftest import REPO, seeded_agent
 
 EPISODES = 20
 # Evaluation every 4 episodes, so that its best mean and records must resume too.
@@ -79,7 +80,7 @@ def test_a_run_killed_twice_and_resumed_prints_and_ends_as_the_uninterrupted_run
     for name, array in whole_ckpt[1].items():  # weights, Adam's moments and step, the memory, NumPy's keys
         np.testing.assert_array_equal(killed_ckpt[1][name], array, err_msg=name)
     assert killed_ckpt[0]["epsilon"] == whole_ckpt[0]["epsilon"]
-    assert killed_ckpt[0]["hooks"]["Evaluator"] == whole_ckpt[0]["hooks"]["Evaluator"]
+    assert killed_ckpt[0]["hooks"]["evaluation"] == whole_ckpt[0]["hooks"]["evaluation"]
     rows = (tmp_path / "killed-training.csv").read_text().splitlines()
     assert [row.split(",")[:4] for row in rows] == \
         [row.split(",")[:4] for row in (tmp_path / "whole-training.csv").read_text().splitlines()]
@@ -162,7 +163,7 @@ def test_the_checkpointer_writes_at_its_interval_at_the_end_and_after_a_saved_mo
         Agent.scores = list(range(episode + 1))
         Agent.saved_episodes = [4] if episode >= 4 else []
         hook(Agent, episode, 10)
-    assert written == [5, 10]  # after the saved model (episode 4) and after the last episode
+    assert written == [1, 5, 10]  # after the first episode, the saved model (episode 4) and the last episode
 
 
 def test_test_refuses_a_checkpoint_in_one_line(tmp_path, monkeypatch, capsys):
@@ -198,3 +199,54 @@ def test_an_unseeded_run_keeps_a_checkpoint_and_resumes_from_it(cli, tmp_path):
     assert resumed.stdout.splitlines()[0].startswith("resumed from cartpole-dqn.ckpt after episode 1:")
     assert [line.split(",")[0] for line in resumed.stdout.splitlines() if line.startswith("episode:")] == [
         "episode: 2/3"]
+    meta, _ = checkpoint.read(tmp_path / "cartpole-dqn.ckpt")
+    assert set(meta["hooks"]) == {"training_log"}  # a stable name, not a class name
+
+
+def test_a_run_killed_after_its_first_episode_resumes_though_no_interval_passed(tmp_path):
+    run = ["train", "--seed", "3", "--eval-episodes", "0", "--render", "none"]  # checkpoints every 60 s
+    killed = subprocess.Popen([sys.executable, "-m", "cartpole_dqn", *run, "--episodes", "1000"], cwd=tmp_path,
+                              env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    kill_after(killed, 2)  # the first episode's hooks are done once the second episode's line is out
+    resumed = finish(subprocess.Popen([sys.executable, "-m", "cartpole_dqn", *run, "--episodes", "3", "--resume"],
+                                      cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    lines = resumed.splitlines()
+    assert lines[0].startswith("resumed from cartpole-dqn.ckpt after episode 0:")
+    assert [line.split(",")[0] for line in lines[1:3]] == ["episode: 1/3", "episode: 2/3"]
+
+
+def test_a_checkpoint_of_an_older_format_is_refused_in_one_line(tmp_path):
+    path = tmp_path / "old.ckpt"
+    with open(path, "wb") as file:  # a name without .npz: given a file, savez adds none
+        np.savez(file, meta=np.array(json.dumps({"format": 1, "hooks": {"Evaluator": {}}})))
+    with pytest.raises(UserError) as error:
+        checkpoint.read(path)
+    assert str(error.value) == (f"{path} is a checkpoint of another version of cartpole-dqn (format 1, this one "
+                                "reads 2); resume it with that version, or train without --resume")
+
+
+def test_training_draws_from_no_random_stream_the_checkpoint_leaves_out():
+    """TensorFlow's op seeds and global generator, Keras's global seed generator, the action space's generator.
+
+    What a seeded process draws from them after making an agent is the same
+    whether the agent trained or not in between, so a resumed run needs none
+    of them (the Dropout layers draw from their own seed generators, model
+    variables in the checkpoint).
+    """
+    import tensorflow as tf
+
+    def draws_after(training):
+        agent = seeded_agent(DEFAULTS.replace(EPISODES=3, batch_size=16), seed=7)
+        tf.random.set_global_generator(tf.random.Generator.from_seed(1))
+        agent.env.action_space.seed(1)
+        keras.random.uniform([1])  # makes Keras's global generator (seeded from Python's stream), which no one had
+        if training:
+            agent.run()
+        return [tf.random.uniform([4]).numpy().tolist(), tf.random.get_global_generator().normal([4]).numpy().tolist(),
+                keras.random.uniform([4]).numpy().tolist(), [agent.env.action_space.sample() for _ in range(8)]]
+
+    untrained = draws_after(False)
+    assert draws_after(True) == untrained
+    assert draws_after(False) == untrained  # the control: the draws repeat in a process seeded again

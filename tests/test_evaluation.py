@@ -9,8 +9,7 @@ import pytest
 
 from cartpole_dqn import output_files
 from cartpole_dqn.environment import make_env
-from cartpole_dqn.evaluation import (Evaluator, best_model_path, evaluations_log_path, play_greedy,
-                                     watch_line)
+from cartpole_dqn.evaluation import Evaluator, play_greedy, watch_line
 from cartpole_dqn.hyperparameters import DEFAULTS
 from conftest import seeded_agent
 
@@ -167,11 +166,6 @@ def test_training_stops_on_a_kept_model_whose_screen_and_confirmation_reach_the_
     assert evaluator.stopped_at is evaluator.records[-1] is evaluator.best
 
 
-def test_derived_file_names():
-    assert str(best_model_path("runs/cartpole-dqn.h5")) == "runs/cartpole-dqn-best.h5"
-    assert str(evaluations_log_path("cartpole-dqn.h5")) == "cartpole-dqn-evals.csv"
-
-
 def test_train_stops_when_solved_and_the_last_line_says_what_to_watch(cli, tmp_path):
     # A threshold of 5 is met by any greedy episode (the pole needs more steps to fall).
     result = cli("train", "--episodes", 4, "--seed", 0, "--eval-episodes", 2, "--confirm-episodes", 3,
@@ -199,7 +193,7 @@ def test_train_stops_when_solved_and_the_last_line_says_what_to_watch(cli, tmp_p
 
 
 def test_watch_line_names_the_file_and_the_command():
-    assert watch_line("runs/a.h5", False, best_model_path("runs/a.h5")) == (
+    assert watch_line("runs/a.h5", False, "runs/a-best.h5") == (
         "watch the best model (runs/a-best.h5): cartpole-dqn test --best --model runs/a.h5")
     assert watch_line("a.h5", True, "elsewhere.h5") == (
         "watch the best model (elsewhere.h5): cartpole-dqn test --model elsewhere.h5")

@@ -2,37 +2,46 @@
 
 import os
 import stat
+import subprocess
+import sys
 
 import gymnasium as gym
 import pytest
 
 from cartpole_dqn import cli
 from cartpole_dqn.errors import UserError
+from cartpole_dqn.hyperparameters import DEFAULTS
 from cartpole_dqn.output_files import write_csv, written_atomically
+from cartpole_dqn.playing import play
+from cartpole_dqn.training_run import TrainingSettings, train
+from conftest import REPO
 
 NO_FOLDER = "/proc/no-such-folder"  # cannot be created, even by root
 
 
-class MustNotRun:
-    """An agent class that fails the test if the command gets as far as making an agent."""
-
-    def __init__(self, *args, **kwargs):
-        raise AssertionError("an agent was made although an output cannot be written")
+def must_not_run(*args, **kwargs):
+    """An agent factory that fails the test if the command gets as far as making an agent."""
+    raise AssertionError("an agent was made although an output cannot be written")
 
 
 @pytest.fixture
-def refused(monkeypatch, tmp_path, capsys):
-    """Run ``cartpole-dqn ARGS`` in-process; return its one error line (it must not get to an agent)."""
-    monkeypatch.setattr(cli, "_new_agent", MustNotRun)
+def refused(monkeypatch, tmp_path):
+    """Do the work of ``cartpole-dqn train|test ARGS`` with an agent factory that must not be called;
+    return the one-line error."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / "afile").write_text("a file, not a folder")
     (tmp_path / "afolder").mkdir()
 
-    def run(*args):
-        assert cli.main(list(args)) == cli.EXIT_USER_ERROR
-        lines = capsys.readouterr().err.splitlines()
-        assert len(lines) == 1, lines
-        return lines[0]
+    def run(command, *args):
+        parsed = cli.build_parser().parse_args([command, *args])
+        with pytest.raises(UserError) as error:
+            if command == "train":
+                train(cli.training_settings(parsed), agent_factory=must_not_run)
+            else:
+                play(parsed.model, DEFAULTS, render=parsed.render, gif=parsed.gif, plot=parsed.plot,
+                     agent_factory=must_not_run)
+        assert "\n" not in str(error.value)
+        return f"cartpole-dqn: error: {error.value}"
     return run
 
 
@@ -53,7 +62,7 @@ def refused(monkeypatch, tmp_path, capsys):
 def test_train_refuses_an_output_it_could_not_write_before_making_the_agent(refused, tmp_path, args, message):
     if message is None:
         with pytest.raises(AssertionError, match="an agent was made"):
-            cli.main(["train", *args])
+            train(cli.training_settings(cli.build_parser().parse_args(["train", *args])), agent_factory=must_not_run)
         return
     line = refused("train", *args)
     assert line.startswith(f"cartpole-dqn: error: {message}"), line
@@ -69,10 +78,14 @@ def test_a_model_folder_named_like_a_model_is_refused(refused, tmp_path):
     (["--gif", "afile/play.gif"], "--gif afile/play.gif cannot be written: afile is a file, not a folder"),
     (["--plot", "afolder"], "--plot afolder is a folder; it must name a file"),
     (["--plot", f"{NO_FOLDER}/p.png"], f"--plot {NO_FOLDER}/p.png cannot be written"),
+    (["--plot", "out.txt"], "--plot out.txt: matplotlib writes plots only to names ending in "),
+    (["--plot", "scores"], "--plot scores: matplotlib writes plots only to names ending in"),
 ])
 def test_test_refuses_an_output_it_could_not_write_before_playing(refused, saved_model, args, message):
     line = refused("test", "--model", str(saved_model), "--render", "none", *args)
     assert line.startswith(f"cartpole-dqn: error: {message}"), line
+    if "matplotlib" in message:
+        assert all(f" .{suffix}," in line for suffix in ("pdf", "png", "svg"))
 
 
 def test_an_atomic_write_replaces_the_file_whole_or_leaves_it(tmp_path):
@@ -143,8 +156,22 @@ def test_a_run_that_logs_nothing_leaves_no_log_files(monkeypatch, tmp_path, caps
         def run(self):
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "_new_agent", StoppedAtOnce)
     monkeypatch.chdir(tmp_path)
-    assert cli.main(["train", "--log-dir", "logs", "--tensorboard", "tb"]) == cli.EXIT_INTERRUPTED
+    result = train(TrainingSettings(log_dir="logs", tensorboard="tb"), agent_factory=StoppedAtOnce)
+    assert result.interrupted and result.plot is None and result.checkpoints == 0
     assert "no episode finished, no log written" in capsys.readouterr().out
     assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+@pytest.mark.parametrize("args, message", [
+    (["test", "--pretrained", "--plot", "scores.txt"], "--plot scores.txt: matplotlib writes plots only to names "),
+    (["bench", "--learning", "--plot", "out.txt"], "--plot out.txt: matplotlib writes plots only to names "),
+])
+def test_a_plot_name_matplotlib_cannot_write_is_refused_before_tensorflow_loads(tmp_path, args, message):
+    code = ("import sys\nfrom cartpole_dqn.cli import main\n"
+            "assert main(sys.argv[1:]) == 2\nassert 'tensorflow' not in sys.modules\n")
+    result = subprocess.run([sys.executable, "-c", code, *args], cwd=tmp_path, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith(f"cartpole-dqn: error: {message}") and result.stderr.count("\n") == 1
+    assert os.listdir(tmp_path) == []

@@ -10,9 +10,9 @@ import keras
 import numpy as np
 import pytest
 
-from cartpole_dqn.cli import build_parser, hyperparameters_from
+from cartpole_dqn.cli import build_parser
 from cartpole_dqn.errors import UserError
-from cartpole_dqn.hyperparameters import DEFAULTS, PRESETS
+from cartpole_dqn.hyperparameters import DEFAULTS, PRESETS, hyperparameters_from
 from cartpole_dqn.model import OurModel
 from conftest import seeded_agent
 

@@ -10,12 +10,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cartpole_dqn import cli
+from cartpole_dqn.errors import UserError
 from cartpole_dqn.gif_recorder import recording_env
-from cartpole_dqn.plots import fraction_solved, moving_average, render_loss_formula
+from cartpole_dqn.plots import fraction_solved, moving_average, plot_test_scores, render_loss_formula
 from cartpole_dqn.pretrained import PRETRAINED_MODEL
 from cartpole_dqn import summary
-from cartpole_dqn.training_log import CSV_COLUMNS, log_paths
+from cartpole_dqn.run_files import RunFiles
+from cartpole_dqn.training_log import CSV_COLUMNS
+from cartpole_dqn.training_run import TrainingSettings, train
 from conftest import seeded_agent
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -40,7 +42,7 @@ class ClosableEnv:
 
 
 class ScriptedAgent:
-    """Stands in for DQNAgent in ``cli.run_train``: plays fixed scores, no TensorFlow."""
+    """An agent factory for ``training_run.train``: plays fixed scores, no TensorFlow."""
 
     scores_to_play = (12, 30, 25)
     interrupt_after = None  # raise KeyboardInterrupt after this many episodes
@@ -73,19 +75,15 @@ class ScriptedAgent:
 
 @pytest.fixture
 def scripted_train(monkeypatch, tmp_path):
-    monkeypatch.setattr(cli, "_new_agent", ScriptedAgent)
     monkeypatch.chdir(tmp_path)
-    return lambda *args: cli.main(["train", "--no-checkpoint", *args])  # the stand-in has no network to keep
-
-
-def test_log_files_sit_beside_the_model_unless_a_folder_is_given(tmp_path):
-    assert log_paths(tmp_path / "m" / "cartpole-dqn.h5") == (
-        tmp_path / "m" / "cartpole-dqn-training.csv", tmp_path / "m" / "cartpole-dqn-training.png")
-    assert log_paths("a.h5", tmp_path / "logs")[0] == tmp_path / "logs" / "a-training.csv"
+    # The stand-in has no network to keep: no checkpoint.
+    return lambda **settings: train(TrainingSettings(keep_checkpoint=False, **settings), agent_factory=ScriptedAgent)
 
 
 def test_train_logs_one_row_per_episode_and_plots_the_scores(scripted_train, tmp_path):
-    assert scripted_train("--model", "models/run.h5") == 0
+    result = scripted_train(model="models/run.h5")
+    assert not result.interrupted and result.scores == [12, 30, 25]
+    assert result.plot == Path("models/run-training.png") == result.files.training_plot
     rows = read_csv(tmp_path / "models" / "run-training.csv")
     assert tuple(rows[0]) == CSV_COLUMNS
     assert [int(r["episode"]) for r in rows] == [0, 1, 2]
@@ -104,7 +102,8 @@ def test_the_real_agent_feeds_the_log(tmp_path):
     from cartpole_dqn.training_log import TrainingLog
 
     agent = seeded_agent(Hyperparameters(EPISODES=3), seed=0, model_path=tmp_path / "m.h5")
-    log = TrainingLog(*log_paths(agent.model_path))
+    files = RunFiles.for_model(agent.model_path)
+    log = TrainingLog(files.training_log, files.training_plot)
     agent.episode_hooks.append(log)
     agent.run()
     rows = read_csv(log.csv_path)
@@ -116,18 +115,19 @@ def test_the_real_agent_feeds_the_log(tmp_path):
 
 def test_interrupted_training_keeps_its_log_and_plot(scripted_train, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(ScriptedAgent, "interrupt_after", 2)
-    assert scripted_train("--log-dir", "logs") == cli.EXIT_INTERRUPTED
+    assert scripted_train(log_dir="logs").interrupted
     assert [int(r["score"]) for r in read_csv(tmp_path / "logs" / "cartpole-dqn-training.csv")] == [12, 30]
     assert is_png(tmp_path / "logs" / "cartpole-dqn-training.png")
     assert "training interrupted" in capsys.readouterr().out
     assert ScriptedAgent.last.env.closed  # a window closes on Ctrl-C too
 
 
-def test_unwritable_log_folder_is_a_one_line_error(scripted_train, tmp_path, capsys):
+def test_unwritable_log_folder_is_a_one_line_error(scripted_train, tmp_path):
     (tmp_path / "taken").write_text("a file, not a folder")
-    assert scripted_train("--log-dir", "taken") == cli.EXIT_USER_ERROR
-    assert capsys.readouterr().err == ("cartpole-dqn: error: training log taken/cartpole-dqn-training.csv cannot be "
-                                       "written: taken is a file, not a folder\n")
+    with pytest.raises(UserError) as error:
+        scripted_train(log_dir="taken")
+    assert str(error.value) == ("training log taken/cartpole-dqn-training.csv cannot be written: taken is a file, "
+                                "not a folder")
     assert not (tmp_path / "cartpole-dqn-evals.csv").exists()
 
 
@@ -142,6 +142,13 @@ def test_fraction_solved_counts_each_seed_from_its_episode_on():
 
 def test_loss_formula_renders_to_png(tmp_path):
     assert is_png(render_loss_formula(tmp_path / "math.png"))
+
+
+@pytest.mark.parametrize("name, signature", [
+    ("scores.svg", b"<?xml"), ("scores.pdf", b"%PDF"), ("scores.PNG", PNG_SIGNATURE)])
+def test_a_plot_takes_its_format_from_its_name(tmp_path, name, signature):
+    assert plot_test_scores([500, 20], tmp_path / name).read_bytes().startswith(signature)
+    assert [p.name for p in tmp_path.iterdir()] == [name]  # written through a temporary file of the same format
 
 
 def test_test_summary_table():

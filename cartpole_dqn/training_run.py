@@ -1,0 +1,209 @@
+"""One training run, from its first check to its closing lines.
+
+:func:`train` owns a run.  ``cartpole-dqn train`` turns its flags into
+:class:`TrainingSettings` and calls it; ``bench --learning`` calls it for each
+seed (in a scratch folder, its printing captured); tests and scripts call it
+too, with an agent factory or episode hooks of their own.  In order, it
+
+1. checks the settings, every file the run will write (each named by
+   :class:`~cartpole_dqn.run_files.RunFiles` from ``model`` and ``log_dir``)
+   and the checkpoint to resume from, all before TensorFlow loads: a bad one
+   is a one-line ``UserError``, and nothing is written;
+2. makes the agent with ``agent_factory`` (by default
+   :func:`~cartpole_dqn.process.new_agent`: TensorFlow loaded quietly, the
+   process prepared and seeded) and gives it its episode hooks, in this order:
+   the evaluator (unless ``eval_episodes`` is 0), the episode log, TensorBoard
+   (with ``tensorboard``), the caller's ``episode_hooks``, and last the
+   checkpointer (unless ``keep_checkpoint`` is False), which saves what the
+   hooks before it did;
+3. with ``resume``, restores the checkpoint and prints ``resumed from ...``;
+4. runs ``agent.run()``, which prints the tutorial's episode lines (and the
+   evaluator its ``eval:`` lines); Ctrl-C (KeyboardInterrupt) stops training
+   there, with everything saved so far kept, and the run goes on to its end;
+5. closes the environment (a window closes before the closing lines), draws
+   the score plot and prints the closing lines: the summary (episodes,
+   steps, speed, the model, the logs, the checkpoint), then with evaluation
+   the models line, then the line naming the file to watch and the command
+   that plays it;
+6. returns a :class:`TrainingResult`.
+
+The run's own lines (the resume line and the closing lines) go to ``out``.
+Evaluation, logs, TensorBoard and checkpoints never change training: a seeded
+run prints the same episodes with or without them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Sequence
+
+from cartpole_dqn import checkpoint
+from cartpole_dqn.errors import UserError
+from cartpole_dqn.evaluation import (DEFAULT_CONFIRM_EPISODES, DEFAULT_EVAL_EPISODES, DEFAULT_EVAL_EVERY,
+                                     EvaluationRecord, Evaluator, watch_line)
+from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters
+from cartpole_dqn.output_files import check_file, check_folder, check_model_path
+from cartpole_dqn.process import new_agent
+from cartpole_dqn.run_files import RunFiles
+from cartpole_dqn.summary import training_summary
+from cartpole_dqn.training_log import TrainingLog
+
+if TYPE_CHECKING:
+    from cartpole_dqn.agent import DQNAgent, EpisodeHook
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """What a run is asked to do: the ``train`` command's flags as values (its ``--help`` says more)."""
+
+    hyperparameters: Hyperparameters = DEFAULTS
+    seed: int | None = None
+    render: str = "none"
+    model: str | Path = DEFAULT_MODEL_PATH  # every other file's name derives from it (RunFiles)
+    log_dir: str | Path | None = None  # the logs' folder; None: beside the model
+    tensorboard: str | Path | None = None  # TensorBoard's folder; None: no TensorBoard
+    resume: bool | str | Path = False  # True: from the checkpoint beside the model; a path: from that one
+    keep_checkpoint: bool = True
+    checkpoint_every: float = checkpoint.DEFAULT_INTERVAL  # seconds
+    eval_episodes: int = DEFAULT_EVAL_EPISODES  # 0: no evaluation, no best model
+    eval_every: int = DEFAULT_EVAL_EVERY
+    confirm_episodes: int = DEFAULT_CONFIRM_EPISODES
+    best_model: str | Path | None = None  # None: beside the model
+    stop_when_solved: float | None = None  # stop once the best model's means reach it
+    threshold: float | None = None  # the mean whose first screen is first_reached; None: stop_when_solved, or 475
+
+    @property
+    def files(self) -> RunFiles:
+        return RunFiles.for_model(self.model, self.log_dir, self.best_model)
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """What a run did."""
+
+    scores: list[int]  # every episode's, those before the resumed checkpoint included
+    saved_episodes: list[int]  # the episodes after which the tutorial's rule saved the model
+    interrupted: bool  # stopped by Ctrl-C
+    seconds: float  # this session's training time, its evaluations included
+    episode_seconds: list[float]  # per episode of this session: seconds from the start to its end, hooks included
+    evaluations: list[EvaluationRecord]
+    best: EvaluationRecord | None  # the evaluation whose network is the best model
+    first_reached: EvaluationRecord | None  # the first whose screen mean reached the threshold
+    stopped_at: EvaluationRecord | None  # the one that stopped training (stop_when_solved)
+    files: RunFiles  # the run's file names; which it wrote: saved_episodes, best, plot, checkpoints
+    plot: Path | None  # the score plot; None when no episode finished
+    checkpoints: int  # checkpoints written
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def train(settings: TrainingSettings, *, agent_factory: Callable[..., DQNAgent] = new_agent,
+          episode_hooks: Sequence[EpisodeHook] = (), out: Callable[[str], None] = _say) -> TrainingResult:
+    """Run the training ``settings`` ask for, as the module docstring says; return what happened.
+
+    :param settings: the run's recipe, seed, files, evaluation and checkpoints.
+    :param agent_factory: called as ``agent_factory(hyperparameters, seed, render=..., model_path=...)``;
+        returns the agent to train (a ``DQNAgent``, or anything with its ``run``, ``episode_hooks``, ``scores``,
+        ``saved_episodes`` and ``env``).
+    :param episode_hooks: more episode hooks (``agent.EpisodeHook``), called after the log and TensorBoard.
+    :param out: where the run's own lines go.
+    """
+    hyperparameters = settings.hyperparameters.validated()
+    files = settings.files
+    check_model_path(files.model)  # first: the other names derive from it
+    evaluator = _evaluator(settings, files)
+    _check_outputs(settings, files, evaluator)
+    resume_from = _checkpoint_to_resume(settings, files, hyperparameters)
+
+    agent = agent_factory(hyperparameters, settings.seed, render=settings.render, model_path=settings.model)
+    log = TrainingLog(files.training_log, files.training_plot)
+    stateful_hooks = [hook for hook in (evaluator, log) if hook is not None]
+    episode_seconds = []
+
+    def clock(agent, episode, score):  # after the evaluation: its time counts
+        episode_seconds.append(time.perf_counter() - start)
+
+    agent.episode_hooks.extend([*stateful_hooks, clock])
+    if settings.tensorboard:
+        from cartpole_dqn.tensorboard_log import TensorBoardLog
+
+        agent.episode_hooks.append(TensorBoardLog(settings.tensorboard))
+    agent.episode_hooks.extend(episode_hooks)
+    checkpointer = None
+    if settings.keep_checkpoint:
+        checkpointer = checkpoint.Checkpointer(files.checkpoint, settings.checkpoint_every, stateful_hooks)
+        agent.episode_hooks.append(checkpointer)  # last: it saves what the hooks before it did
+    if resume_from is not None:
+        checkpoint.restore(agent, resume_from, stateful_hooks)
+        out(f"resumed from {resume_from} after episode {agent.resume_episode - 1}: epsilon {agent.epsilon:.2}, "
+            f"{len(agent.memory)} transitions in memory")
+
+    start = time.perf_counter()
+    interrupted = False
+    try:
+        agent.run()
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        agent.env.close()  # a window closes before the closing lines
+    seconds = time.perf_counter() - start
+
+    records, best = [], None
+    if evaluator is not None:
+        evaluator.close()
+        records, best = evaluator.records, evaluator.best
+    plot = log.write_plot(agent.saved_episodes, records, best)
+    logged = f"episode log {log.csv_path}, score plot {plot}" if plot else "no episode finished, no log written"
+    if checkpointer is not None and checkpointer.written:
+        logged += f"; checkpoint {checkpointer.path} ({checkpointer.written} written in {checkpointer.seconds:.2f} s)"
+    saved = settings.model if agent.saved_episodes else None
+    # One closing line, as before the log existed: scripts read it.
+    out(f"{training_summary(agent.scores, seconds, saved, interrupted)}; {logged}")
+    if evaluator is not None:
+        out(evaluator.summary(settings.model, agent.saved_episodes))
+    out(watch_line(settings.model, bool(saved), evaluator.best_path if best is not None else None))
+    return TrainingResult(
+        list(agent.scores), list(agent.saved_episodes), interrupted, seconds, episode_seconds, list(records), best,
+        evaluator.first_reached if evaluator is not None else None,
+        evaluator.stopped_at if evaluator is not None else None,
+        files, plot, checkpointer.written if checkpointer is not None else 0)
+
+
+def _evaluator(settings: TrainingSettings, files: RunFiles) -> Evaluator | None:
+    """The Evaluator the settings ask for, or None when evaluation is off."""
+    if settings.eval_episodes == 0:
+        if settings.stop_when_solved is not None:
+            raise UserError("--stop-when-solved needs evaluation; drop --eval-episodes 0")
+        return None
+    if files.best_model == files.model:
+        raise UserError(f"--best-model must differ from --model ({settings.model}): each run writes both")
+    return Evaluator(files.best_model, episodes=settings.eval_episodes, confirm_episodes=settings.confirm_episodes,
+                     every=settings.eval_every, stop_at=settings.stop_when_solved, threshold=settings.threshold,
+                     log_path=files.evaluations_log)
+
+
+def _check_outputs(settings: TrainingSettings, files: RunFiles, evaluator: Evaluator | None) -> None:
+    """Every other file and folder the run will write, checked before it starts (UserError if one cannot be)."""
+    for path in (files.training_log, files.training_plot):
+        check_file(path, "training log")
+    if evaluator is not None:
+        check_model_path(files.best_model, "--best-model")
+        check_file(files.evaluations_log, "evaluation log")
+    if settings.tensorboard:
+        check_folder(settings.tensorboard, "--tensorboard")
+    if settings.keep_checkpoint:
+        check_file(files.checkpoint, "checkpoint")
+
+
+def _checkpoint_to_resume(settings: TrainingSettings, files: RunFiles, hyperparameters: Hyperparameters) -> Path | None:
+    """The checkpoint to resume from, checked against this run's recipe before TensorFlow loads; or None."""
+    if not settings.resume:
+        return None
+    path = files.checkpoint if settings.resume is True else Path(settings.resume)
+    meta, _ = checkpoint.read(path)
+    checkpoint.check_recipe(meta, hyperparameters, settings.seed, path)
+    return path

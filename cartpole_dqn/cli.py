@@ -20,8 +20,8 @@ from cartpole_dqn.checkpoint import checkpoint_path
 from cartpole_dqn.environment import MAX_SCORE, RENDER_CHOICES, make_env
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.evaluation import (DEFAULT_CONFIRM_EPISODES, DEFAULT_EVAL_EPISODES, DEFAULT_EVAL_EVERY,
-                                     SOLVED_THRESHOLD, STOP_THRESHOLD, TEST_EPISODES, Evaluator, best_model_path,
-                                     evaluations_log_path, test_best_command, watch_line)
+                                     EVERY_EPISODE_AT_500, SOLVED_THRESHOLD, STOP_THRESHOLD, TEST_EPISODES, Evaluator,
+                                     best_model_path, evaluations_log_path, test_best_command, watch_line)
 from cartpole_dqn.hyperparameters import (DEFAULT_MODEL_PATH, DEFAULT_PRESET, DEFAULTS, PRESETS,
                                           Hyperparameters, flag_of)
 from cartpole_dqn.number_types import COUNT, MAX_SEED, SEED, RealNumber, WholeNumber
@@ -259,11 +259,12 @@ def _add_evaluation_arguments(parser) -> None:
     group.add_argument("--best-model", default=None, metavar="PATH",
                        help="where the best evaluated model is saved (default: the --model name "
                             "with -best, e.g. cartpole-dqn-best.h5)")
-    group.add_argument("--stop-when-solved", type=STOP_THRESHOLD, nargs="?", const=SOLVED_THRESHOLD, default=None,
-                       metavar="THRESHOLD",
-                       help="stop training once the best model's screen and confirmation means both reach "
-                            f"THRESHOLD (default when given without a value: {SOLVED_THRESHOLD:g}, "
-                            "CartPole-v1's reward threshold)")
+    group.add_argument("--stop-when-solved", type=STOP_THRESHOLD, nargs="?", const=EVERY_EPISODE_AT_500,
+                       default=None, metavar="MEAN",
+                       help=f"without a value: stop training once the best model played {MAX_SCORE} in every "
+                            "one of its screen and confirmation episodes (solved); with MEAN: once its screen and "
+                            f"confirmation means both reach MEAN ({SOLVED_THRESHOLD:g} is CartPole-v1's reward "
+                            f"threshold; such a model may still fall before {MAX_SCORE} in a test)")
 
 
 def _evaluator_from(args):

@@ -34,6 +34,7 @@ def test_learning_benchmark_runs_seeds_in_worker_processes_and_writes_csv_logs_a
     assert result.stderr == ""  # the workers import TensorFlow quietly
     lines = result.stdout.strip().splitlines()
     assert "seeds 0..2 on 2 worker processes" in lines[0]
+    assert "train --stop-when-solved (stop: the best model at 500 in every evaluation episode)" in lines[0]
     assert LEARNING_LINE.fullmatch(lines[-2]), lines[-2]
     assert lines[-1] == "plot of tutorial: out/fraction-solved.png"
     assert not any(line.startswith("episode:") for line in lines)  # each seed's lines go to its log
@@ -104,11 +105,16 @@ def test_keep_training_runs_every_episode_where_stop_when_solved_stops():
     from cartpole_dqn.benchmark import SeedTask, learn_one_seed, stays_solved_fraction
     from cartpole_dqn.hyperparameters import DEFAULTS
 
-    # A threshold an untrained network reaches (its greedy episodes last ~9 steps), so the first evaluation solves.
-    task = SeedTask("tutorial", DEFAULTS.replace(EPISODES=3, batch_size=8), seed=1, threshold=5, test_episodes=2)
+    # A mean an untrained network reaches (its greedy episodes last ~9 steps), so the first evaluation solves.
+    task = SeedTask("tutorial", DEFAULTS.replace(EPISODES=3, batch_size=8), seed=1, threshold=5, test_episodes=2,
+                    stop_at=5)
     stopped, stopped_evaluations, _ = learn_one_seed(task)
     assert (stopped.episodes, stopped.solved, stopped.first_reached) == (1, 0, 0)
     assert len(stopped_evaluations) == 1
+
+    # By default a seed stops as train --stop-when-solved without a value: on every evaluation episode at 500.
+    unstopped, _, _ = learn_one_seed(dataclasses.replace(task, stop_at=SeedTask.stop_at))
+    assert (unstopped.episodes, unstopped.solved, unstopped.first_reached) == (3, None, 0)
 
     kept, evaluations, _ = learn_one_seed(dataclasses.replace(task, keep_training=True))
     assert (kept.episodes, kept.solved, kept.first_reached) == (3, None, 0)

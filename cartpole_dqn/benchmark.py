@@ -236,8 +236,9 @@ def learn_one_seed(task: SeedTask) -> tuple[SeedResult, list[tuple[int, float]],
     """Train one seed as ``train --stop-when-solved`` does (or all its episodes: ``keep_training``); test its
     best and last-500 models.
 
-    Returns the result, each evaluation's (episode, screen mean), and
-    everything the seed printed (training and test lines).
+    Returns the result, each evaluation's (episode, screen mean, screen
+    episodes finished), and everything the seed printed (training and test
+    lines).
     """
     output = io.StringIO()
     with tempfile.TemporaryDirectory() as scratch, contextlib.redirect_stdout(output):
@@ -265,7 +266,7 @@ def learn_one_seed(task: SeedTask) -> tuple[SeedResult, list[tuple[int, float]],
         *_test_figures(best_test), agent.saved_episodes[-1] if agent.saved_episodes else None,
         *_test_figures(last500_test), task.test_episodes,
         stays_solved_fraction([r.mean for r in evaluator.records], task.threshold))
-    return result, [(r.episode, r.mean) for r in evaluator.records], output.getvalue()
+    return result, [(r.episode, r.mean, r.finished) for r in evaluator.records], output.getvalue()
 
 
 def _get(record, name):
@@ -316,7 +317,9 @@ def evaluations_folder(csv_path) -> Path:
 
 
 def write_evaluations_csv(evaluations, path) -> Path:
-    return write_csv(path, ["episode", "mean"], evaluations)
+    """One row per evaluation: its episode, its screen's mean and how many screen episodes finished (fewer than
+    the screen's when it was cut short: the mean is then a lower bound; see ``evaluation``)."""
+    return write_csv(path, ["episode", "mean", "finished"], evaluations)
 
 
 def read_evaluation_means(path) -> list[float]:

@@ -118,8 +118,9 @@ def test_keep_training_runs_every_episode_where_stop_when_solved_stops():
 
     kept, evaluations, _ = learn_one_seed(dataclasses.replace(task, keep_training=True))
     assert (kept.episodes, kept.solved, kept.first_reached) == (3, None, 0)
-    assert [episode for episode, _ in evaluations] == [0, 1, 2]  # evaluated after every episode, as training does
-    assert kept.stays_solved == stays_solved_fraction([mean for _, mean in evaluations], 5)
+    assert [episode for episode, _, _ in evaluations] == [0, 1, 2]  # evaluated after every episode, as training does
+    assert [finished for _, _, finished in evaluations] == [10] * 3  # the study cuts no screen short
+    assert kept.stays_solved == stays_solved_fraction([mean for _, mean, _ in evaluations], 5)
     assert kept.stays_solved is not None
 
 
@@ -164,12 +165,13 @@ def test_a_study_stopped_early_keeps_the_rows_of_the_seeds_that_finished(tmp_pat
     finished = SeedResult("ddqn", 7, 300, 300, 40, 50.0, None, 400.0, 120, 500.0, 20, 500.0, 200, 3, 210.0, 20, 0.9)
 
     def stopped_after_one_seed(function, tasks):
-        yield finished, [(0, 9.5), (1, 480.0)], "episode: 0/300, score: 10, e: 1.0\n"
+        yield finished, [(0, 9.5, 10), (1, 480.0, 10)], "episode: 0/300, score: 10, e: 1.0\n"
         raise KeyboardInterrupt  # Ctrl-C, or the end of the session, while the next seed trains
 
     tasks = [SeedTask("ddqn", DEFAULTS.replace(EPISODES=300), seed, keep_training=True) for seed in (7, 8)]
     with pytest.raises(KeyboardInterrupt):
         run_learning(tasks, 2, tmp_path / "ddqn.csv", tmp_path, out=lambda line: None, mapper=stopped_after_one_seed)
     assert read_learning_csv(tmp_path / "ddqn.csv") == [finished]
-    assert (tmp_path / "ddqn-evals" / "seed7.csv").read_text().splitlines() == ["episode,mean", "0,9.5", "1,480.0"]
+    assert (tmp_path / "ddqn-evals" / "seed7.csv").read_text().splitlines() == [
+        "episode,mean,finished", "0,9.5,10", "1,480.0,10"]
     assert (tmp_path / "ddqn-seed7.log").read_text().startswith("episode: 0/300")

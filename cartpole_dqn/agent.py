@@ -186,7 +186,7 @@ class DQNAgent:
         self.scores = []
         for e in range(self.EPISODES):
             # Seed the environment on the first episode only, as _reset does.
-            [i] = play_greedy(self.q_values, [self.env], [self.seed if e == 0 else None])
+            [i], _ = play_greedy(self.q_values, [self.env], [self.seed if e == 0 else None])
             print(f"episode: {e}/{self.EPISODES}, score: {i}", flush=True)
             self.scores.append(i)
         return self.scores

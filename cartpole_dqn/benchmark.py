@@ -14,8 +14,9 @@ left out of the timings.
 
 Learning (``--learning``): per seed, what a reader of the README gets from
 ``train --stop-when-solved``: train with evaluation after every episode until
-a confirmed model reaches the threshold or ``--max-episodes``; record the
-first episode whose evaluation reached the threshold and the wall time to it,
+the kept model played 500 in every screen and confirmation episode, or
+``--max-episodes``; record the first episode whose evaluation mean reached
+the threshold (475) and the wall time to it,
 and the episode and time of the stop; then play the best model, and the
 tutorial's last-500 model beside it, greedily for 20 episodes.  The study
 (``--keep-training``) trains every seed for all ``--max-episodes``, with the
@@ -53,7 +54,8 @@ import numpy as np
 from cartpole_dqn.agent import DQNAgent
 from cartpole_dqn.compiled import threads_per_operation
 from cartpole_dqn.environment import MAX_SCORE
-from cartpole_dqn.evaluation import DEFAULT_CONFIRM_EPISODES, DEFAULT_EVAL_EPISODES, SOLVED_THRESHOLD, TEST_EPISODES
+from cartpole_dqn.evaluation import (DEFAULT_CONFIRM_EPISODES, DEFAULT_EVAL_EPISODES, EVERY_EPISODE_AT_500,
+                                     SOLVED_THRESHOLD, TEST_EPISODES)
 from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters, flag_of
 from cartpole_dqn.output_files import write_csv, written_atomically
 from cartpole_dqn.parallel import map_in_processes
@@ -194,8 +196,9 @@ class SeedTask:
     seed: int
     eval_episodes: int = DEFAULT_EVAL_EPISODES
     confirm_episodes: int = DEFAULT_CONFIRM_EPISODES
-    threshold: float = SOLVED_THRESHOLD
+    threshold: float = SOLVED_THRESHOLD  # the evaluation mean of first_reached and stays_solved
     test_episodes: int = TEST_EPISODES
+    stop_at: float = EVERY_EPISODE_AT_500  # the means that stop the seed, as train --stop-when-solved [MEAN]
     keep_training: bool = False  # the study: train all EPISODES, never stop at the threshold
 
 
@@ -233,20 +236,22 @@ def stays_solved_fraction(means, threshold) -> float | None:
     return round(sum(mean >= threshold for mean in later) / len(later), 4) if later else None
 
 
-def learn_one_seed(task: SeedTask) -> tuple[SeedResult, list[tuple[int, float]], str]:
+def learn_one_seed(task: SeedTask) -> tuple[SeedResult, list[tuple[int, float, int | None]], str]:
     """Train one seed as ``train --stop-when-solved`` does (or all its episodes: ``keep_training``); test its
     best and last-500 models.
 
-    Returns the result, each evaluation's (episode, screen mean), and
-    everything the seed printed (training and test lines; the run's closing
-    lines, which name its scratch folder, are left out).
+    Returns the result, each evaluation's (episode, screen mean, screen
+    episodes finished), and everything the seed printed (training and test
+    lines; the run's closing lines, which name its scratch folder, are left
+    out).
     """
     output = io.StringIO()
     with tempfile.TemporaryDirectory() as scratch, contextlib.redirect_stdout(output):
         settings = TrainingSettings(
             task.hyperparameters, seed=task.seed, model=Path(scratch) / DEFAULT_MODEL_PATH, keep_checkpoint=False,
             eval_episodes=task.eval_episodes, confirm_episodes=task.confirm_episodes, threshold=task.threshold,
-            stop_when_solved=None if task.keep_training else task.threshold)
+            stop_when_solved=None if task.keep_training else task.stop_at,
+            cut_hopeless_screens=not task.keep_training)  # the study needs every screen's full mean
         run = train(settings, out=lambda line: None)
         if run.interrupted:
             raise KeyboardInterrupt  # no row for a seed that did not finish
@@ -260,7 +265,7 @@ def learn_one_seed(task: SeedTask) -> tuple[SeedResult, list[tuple[int, float]],
         *_test_figures(best_test), run.saved_episodes[-1] if run.saved_episodes else None,
         *_test_figures(last500_test), task.test_episodes,
         stays_solved_fraction([r.mean for r in run.evaluations], task.threshold))
-    return result, [(r.episode, r.mean) for r in run.evaluations], output.getvalue()
+    return result, [(r.episode, r.mean, r.finished) for r in run.evaluations], output.getvalue()
 
 
 def _get(record, name):
@@ -302,7 +307,9 @@ def _row(r: SeedResult) -> str:
 
 
 def write_evaluations_csv(evaluations, path) -> Path:
-    return write_csv(path, ["episode", "mean"], evaluations)
+    """One row per evaluation: its episode, its screen's mean and how many screen episodes finished (fewer than
+    the screen's when it was cut short: the mean is then a lower bound; see ``evaluation``)."""
+    return write_csv(path, ["episode", "mean", "finished"], evaluations)
 
 
 def read_evaluation_means(path) -> list[float]:
@@ -325,11 +332,16 @@ def run_learning(tasks, workers, csv_path, log_dir, out=print, mapper=None, wher
     first = tasks[0]
     seeds = [task.seed for task in tasks]
     where = where or f"on {workers} worker process{'es' if workers > 1 else ''}"
-    how = "train --keep-training (no stop when solved)" if first.keep_training else "train --stop-when-solved"
+    if first.keep_training:
+        how = "train --keep-training (no stop when solved)"
+    elif first.stop_at == EVERY_EPISODE_AT_500:
+        how = f"train --stop-when-solved (stop: the best model at {MAX_SCORE} in every evaluation episode)"
+    else:
+        how = f"train --stop-when-solved {first.stop_at:g} (stop: the best model's means at {first.stop_at:g})"
     out(f"learning: preset {first.preset}, {_settings(first.hyperparameters)}; seeds {seeds[0]}..{seeds[-1]} "
-        f"{where}; {how} ({first.eval_episodes} evaluation + {first.confirm_episodes} confirmation episodes, threshold "
-        f"{first.threshold:g}) for at most {first.hyperparameters.EPISODES} episodes, then {first.test_episodes} "
-        f"greedy test episodes of the best and of the last-500 model")
+        f"{where}; {how} ({first.eval_episodes} evaluation + {first.confirm_episodes} confirmation episodes, first "
+        f"reached: mean {first.threshold:g}) for at most {first.hyperparameters.EPISODES} episodes, then "
+        f"{first.test_episodes} greedy test episodes of the best and of the last-500 model")
     out(LEARNING_HEADER)
     if mapper is None:
         mapper = map if workers == 1 else lambda function, tasks: map_in_processes(function, tasks, workers)

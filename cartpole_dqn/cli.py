@@ -17,7 +17,7 @@ from cartpole_dqn import checkpoint
 from cartpole_dqn.environment import MAX_SCORE, RENDER_CHOICES
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.evaluation import (DEFAULT_CONFIRM_EPISODES, DEFAULT_EVAL_EPISODES, DEFAULT_EVAL_EVERY,
-                                     SOLVED_THRESHOLD, STOP_THRESHOLD, TEST_EPISODES)
+                                     EVERY_EPISODE_AT_500, SOLVED_THRESHOLD, STOP_THRESHOLD, TEST_EPISODES)
 from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, add_flags, hyperparameters_from
 from cartpole_dqn.number_types import COUNT, MAX_SEED, SEED, RealNumber, WholeNumber
 from cartpole_dqn.output_files import check_file, check_plot_path
@@ -223,11 +223,12 @@ def _add_evaluation_arguments(parser) -> None:
     group.add_argument("--best-model", default=None, metavar="PATH",
                        help="where the best evaluated model is saved (default: the --model name "
                             "with -best, e.g. cartpole-dqn-best.h5)")
-    group.add_argument("--stop-when-solved", type=STOP_THRESHOLD, nargs="?", const=SOLVED_THRESHOLD, default=None,
-                       metavar="THRESHOLD",
-                       help="stop training once the best model's screen and confirmation means both reach "
-                            f"THRESHOLD (default when given without a value: {SOLVED_THRESHOLD:g}, "
-                            "CartPole-v1's reward threshold)")
+    group.add_argument("--stop-when-solved", type=STOP_THRESHOLD, nargs="?", const=EVERY_EPISODE_AT_500,
+                       default=None, metavar="MEAN",
+                       help=f"without a value: stop training once the best model played {MAX_SCORE} in every "
+                            "one of its screen and confirmation episodes (solved); with MEAN: once its screen and "
+                            f"confirmation means both reach MEAN ({SOLVED_THRESHOLD:g} is CartPole-v1's reward "
+                            f"threshold; such a model may still fall before {MAX_SCORE} in a test)")
 
 
 def training_settings(args) -> TrainingSettings:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from cartpole_dqn.environment import MAX_SCORE
 
+# The preset that stays learned, and what `bench --learning` measured for it (docs/solved-study/).
+STAYS_LEARNED_COMMAND = "cartpole-dqn train --preset ddqn-soft-bootstrap --episodes 300 --stop-when-solved"
+STAYS_LEARNED_FIGURES = "MEASURED"
+
 
 def training_summary(scores, seconds: float, saved_path, interrupted: bool = False) -> str:
     steps = sum(scores)
@@ -35,10 +39,14 @@ def models_summary(model_path, last_saved_episode, last_evaluation, best_path, b
     """Name the tutorial's last-500 model and the best evaluated model, with what each scored.
 
     The evaluations are ``EvaluationRecord``-like (episode, mean, at500,
-    episodes, confirm_mean, confirm_at500, confirm_episodes) or None;
+    episodes, confirm_mean, confirm_at500, confirm_episodes, cut_short,
+    finished, all_at500) or None;
     ``stopped_at`` is the evaluation that stopped training.
     """
     def scored(record):
+        if record.cut_short:
+            return (f"eval cut short when {record.finished} of {record.episodes} episodes had fallen before "
+                    f"{MAX_SCORE} (it could not beat the best)")
         screen = f"eval mean {record.mean:.1f}, {record.at500}/{record.episodes} at {MAX_SCORE}"
         if record.confirm_mean is None:
             return screen
@@ -55,5 +63,26 @@ def models_summary(model_path, last_saved_episode, last_evaluation, best_path, b
         best = f"{best_path} not written (no evaluation ran)"
     else:
         best = f"{best_path} = best evaluation (episode {best_evaluation.episode}): {scored(best_evaluation)}"
-    stop = f"; stopped when solved at episode {stopped_at.episode}" if stopped_at is not None else ""
+    if stopped_at is None:
+        stop = ""
+    elif stopped_at.all_at500:
+        stop = f"; stopped when solved at episode {stopped_at.episode}"
+    else:
+        stop = f"; stopped at episode {stopped_at.episode}: its means reached the --stop-when-solved mean"
     return f"models: {last}; {best}{stop}"
+
+
+def unsolved_line(best_evaluation) -> str:
+    """The closing line of a run whose best model did not play 500 in every evaluation episode.
+
+    ``best_evaluation`` is the best model's ``EvaluationRecord``-like
+    record (total_at500, episodes, confirm_episodes), or None.
+    """
+    if best_evaluation is None:
+        verdict = "no evaluation finished"
+    else:
+        played = best_evaluation.episodes + best_evaluation.confirm_episodes
+        verdict = (f"the best model played {MAX_SCORE} in {best_evaluation.total_at500} of its {played} evaluation "
+                   f"episodes; solved means all {played}")
+    return (f"not solved: {verdict}. For a model that balances the pole every time, train the preset that stays "
+            f"learned: {STAYS_LEARNED_COMMAND} ({STAYS_LEARNED_FIGURES})")

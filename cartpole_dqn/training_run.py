@@ -71,7 +71,8 @@ class TrainingSettings:
     eval_every: int = DEFAULT_EVAL_EVERY
     confirm_episodes: int = DEFAULT_CONFIRM_EPISODES
     best_model: str | Path | None = None  # None: beside the model
-    stop_when_solved: float | None = None  # stop once the best model's means reach it
+    stop_when_solved: float | None = None  # stop once the best model's means reach it (500: every episode at 500)
+    cut_hopeless_screens: bool = True  # stop a screen early once it can decide nothing (see evaluation)
     threshold: float | None = None  # the mean whose first screen is first_reached; None: stop_when_solved, or 475
 
     @property
@@ -183,7 +184,7 @@ def _evaluator(settings: TrainingSettings, files: RunFiles) -> Evaluator | None:
         raise UserError(f"--best-model must differ from --model ({settings.model}): each run writes both")
     return Evaluator(files.best_model, episodes=settings.eval_episodes, confirm_episodes=settings.confirm_episodes,
                      every=settings.eval_every, stop_at=settings.stop_when_solved, threshold=settings.threshold,
-                     log_path=files.evaluations_log)
+                     log_path=files.evaluations_log, cut_hopeless_screens=settings.cut_hopeless_screens)
 
 
 def _check_outputs(settings: TrainingSettings, files: RunFiles, evaluator: Evaluator | None) -> None:

@@ -34,6 +34,7 @@ def test_learning_benchmark_runs_seeds_in_worker_processes_and_writes_csv_logs_a
     assert result.stderr == ""  # the workers import TensorFlow quietly
     lines = result.stdout.strip().splitlines()
     assert "seeds 0..2 on 2 worker processes" in lines[0]
+    assert "train --stop-when-solved (stop: the best model at 500 in every evaluation episode)" in lines[0]
     assert LEARNING_LINE.fullmatch(lines[-2]), lines[-2]
     assert lines[-1] == "plot of tutorial: out/fraction-solved.png"
     assert not any(line.startswith("episode:") for line in lines)  # each seed's lines go to its log
@@ -104,16 +105,22 @@ def test_keep_training_runs_every_episode_where_stop_when_solved_stops():
     from cartpole_dqn.benchmark import SeedTask, learn_one_seed, stays_solved_fraction
     from cartpole_dqn.hyperparameters import DEFAULTS
 
-    # A threshold an untrained network reaches (its greedy episodes last ~9 steps), so the first evaluation solves.
-    task = SeedTask("tutorial", DEFAULTS.replace(EPISODES=3, batch_size=8), seed=1, threshold=5, test_episodes=2)
+    # A mean an untrained network reaches (its greedy episodes last ~9 steps), so the first evaluation solves.
+    task = SeedTask("tutorial", DEFAULTS.replace(EPISODES=3, batch_size=8), seed=1, threshold=5, test_episodes=2,
+                    stop_at=5)
     stopped, stopped_evaluations, _ = learn_one_seed(task)
     assert (stopped.episodes, stopped.solved, stopped.first_reached) == (1, 0, 0)
     assert len(stopped_evaluations) == 1
 
+    # By default a seed stops as train --stop-when-solved without a value: on every evaluation episode at 500.
+    unstopped, _, _ = learn_one_seed(dataclasses.replace(task, stop_at=SeedTask.stop_at))
+    assert (unstopped.episodes, unstopped.solved, unstopped.first_reached) == (3, None, 0)
+
     kept, evaluations, _ = learn_one_seed(dataclasses.replace(task, keep_training=True))
     assert (kept.episodes, kept.solved, kept.first_reached) == (3, None, 0)
-    assert [episode for episode, _ in evaluations] == [0, 1, 2]  # evaluated after every episode, as training does
-    assert kept.stays_solved == stays_solved_fraction([mean for _, mean in evaluations], 5)
+    assert [episode for episode, _, _ in evaluations] == [0, 1, 2]  # evaluated after every episode, as training does
+    assert [finished for _, _, finished in evaluations] == [10] * 3  # the study cuts no screen short
+    assert kept.stays_solved == stays_solved_fraction([mean for _, mean, _ in evaluations], 5)
     assert kept.stays_solved is not None
 
 
@@ -158,12 +165,13 @@ def test_a_study_stopped_early_keeps_the_rows_of_the_seeds_that_finished(tmp_pat
     finished = SeedResult("ddqn", 7, 300, 300, 40, 50.0, None, 400.0, 120, 500.0, 20, 500.0, 200, 3, 210.0, 20, 0.9)
 
     def stopped_after_one_seed(function, tasks):
-        yield finished, [(0, 9.5), (1, 480.0)], "episode: 0/300, score: 10, e: 1.0\n"
+        yield finished, [(0, 9.5, 10), (1, 480.0, 10)], "episode: 0/300, score: 10, e: 1.0\n"
         raise KeyboardInterrupt  # Ctrl-C, or the end of the session, while the next seed trains
 
     tasks = [SeedTask("ddqn", DEFAULTS.replace(EPISODES=300), seed, keep_training=True) for seed in (7, 8)]
     with pytest.raises(KeyboardInterrupt):
         run_learning(tasks, 2, tmp_path / "ddqn.csv", tmp_path, out=lambda line: None, mapper=stopped_after_one_seed)
     assert read_learning_csv(tmp_path / "ddqn.csv") == [finished]
-    assert (tmp_path / "ddqn-evals" / "seed7.csv").read_text().splitlines() == ["episode,mean", "0,9.5", "1,480.0"]
+    assert (tmp_path / "ddqn-evals" / "seed7.csv").read_text().splitlines() == [
+        "episode,mean,finished", "0,9.5,10", "1,480.0,10"]
     assert (tmp_path / "ddqn-seed7.log").read_text().startswith("episode: 0/300")

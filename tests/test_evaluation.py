@@ -9,8 +9,9 @@ import pytest
 
 from cartpole_dqn import output_files
 from cartpole_dqn.environment import make_env
-from cartpole_dqn.evaluation import Evaluator, play_greedy, watch_line
+from cartpole_dqn.evaluation import EVERY_EPISODE_AT_500, Evaluator, play_greedy, watch_line
 from cartpole_dqn.hyperparameters import DEFAULTS
+from cartpole_dqn.summary import STAYS_LEARNED_COMMAND, STAYS_LEARNED_FIGURES
 from conftest import seeded_agent
 
 SHORT_RUN = DEFAULTS.replace(EPISODES=3, batch_size=16)
@@ -31,11 +32,54 @@ def train(evaluator=None, seed=3):
 
 
 def scripted(evaluator, screens, confirmations=()):
-    """Make ``evaluator`` report the given greedy scores: one list per screen, one per confirmation."""
+    """Make ``evaluator`` report the given greedy scores: one list per screen, one per confirmation (never cut)."""
     screens, confirmations = list(screens), list(confirmations)
-    evaluator.screen.play = lambda q_values: screens.pop(0)
-    evaluator.confirmation.play = lambda q_values: confirmations.pop(0)
+
+    def played(scores):
+        return scores, len(scores)
+
+    evaluator.screen.play = lambda q_values, give_up=None: played(screens.pop(0))
+    evaluator.confirmation.play = lambda q_values, give_up=None: played(confirmations.pop(0))
     return evaluator
+
+
+class FixedLengthEpisodes:
+    """Stands in for CartPole: each episode lasts ``length`` steps whatever the actions; 500 is the time limit."""
+
+    def __init__(self, length):
+        self.length = length
+        self.steps = 0
+
+    def reset(self, seed=None):
+        self.steps = 0
+        return np.zeros(4, np.float32), {}
+
+    def step(self, action):
+        self.steps += 1
+        return np.zeros(4, np.float32), 1.0, self.steps == self.length < 500, self.steps == 500, {}
+
+    def close(self):
+        pass
+
+
+class ConstantAgent:
+    """Stands in for the agent when only how long greedy episodes last matters (FixedLengthEpisodes)."""
+
+    def __init__(self):
+        self.saved = []
+
+    def q_values(self, states):
+        return np.zeros((len(states), 2), np.float32)
+
+    def save(self, path):
+        self.saved.append(path)
+
+
+def evaluate_lengths(evaluator, agent, episode, screen, confirmation):
+    """One evaluation whose screen and confirmation episodes last the given numbers of steps, really played."""
+    evaluator.screen._envs = [FixedLengthEpisodes(length) for length in screen]
+    evaluator.confirmation._envs = [FixedLengthEpisodes(length) for length in confirmation]
+    return evaluator(agent, episode, 10)
 
 
 class SavesRecorder:
@@ -52,10 +96,21 @@ class SavesRecorder:
 
 def test_lockstep_greedy_play_scores_like_one_episode_at_a_time():
     seeds = [11, 12, 13]
-    together = play_greedy(lean_policy, [make_env() for _ in seeds], seeds)
-    one_by_one = [play_greedy(lean_policy, [make_env()], [seed])[0] for seed in seeds]
-    assert together == one_by_one
+    together, ended = play_greedy(lean_policy, [make_env() for _ in seeds], seeds)
+    one_by_one = [play_greedy(lean_policy, [make_env()], [seed])[0][0] for seed in seeds]
+    assert together == one_by_one and ended == 3
     assert len(set(together)) > 1  # the episodes really differ, so a mix-up would show
+
+
+def test_greedy_play_given_up_keeps_the_steps_the_unfinished_episodes_lasted():
+    seeds = [11, 12, 13]
+    full, _ = play_greedy(lean_policy, [make_env() for _ in seeds], seeds)
+    seen = []
+    cut, ended = play_greedy(lean_policy, [make_env() for _ in seeds], seeds,
+                             give_up=lambda scores: seen.append(list(scores)) or True)
+    shortest = min(full)
+    assert seen == [[shortest]] and ended == 1  # asked once, when the first episode ended
+    assert cut == [min(score, shortest) for score in full]
 
 
 def test_evaluation_does_not_change_the_training_trajectory(tmp_path, capsys):
@@ -166,6 +221,65 @@ def test_training_stops_on_a_kept_model_whose_screen_and_confirmation_reach_the_
     assert evaluator.stopped_at is evaluator.records[-1] is evaluator.best
 
 
+def test_the_best_model_has_the_most_episodes_at_500_then_the_highest_mean(tmp_path):
+    evaluator = scripted(
+        Evaluator(tmp_path / "best.h5", episodes=2, confirm_episodes=2),
+        screens=[[500, 499], [500, 500], [499, 499], [500, 500], [500, 480]],
+        confirmations=[[500, 480], [500, 100], [500, 200]])
+    agent = SavesRecorder()
+    for episode in range(5):
+        evaluator(agent, episode, 10)
+    records = evaluator.records
+    # 3 of 4 at 500 (mean 400) beats 2 of 4 (mean 494.8); a screen of 499s (0 of 2) is not worth confirming,
+    # though its mean beats the best's; at 3 of 4 each, the higher mean (425) wins; 1 of 2 is below 3 of 4.
+    assert [r.total_at500 for r in records] == [2, 3, None, 3, None]
+    assert [r.saved for r in records] == [True, True, False, True, False]
+    assert evaluator.best is records[3] and evaluator.best.score == 425
+
+
+def test_stop_when_solved_waits_for_every_evaluation_episode_at_500_and_a_mean_stops_sooner(tmp_path):
+    screens, confirmations = [[500, 500], [500, 500], [9, 9]], [[500, 499], [500, 500]]
+    every_500 = scripted(Evaluator(tmp_path / "a.h5", episodes=2, confirm_episodes=2,
+                                   stop_at=EVERY_EPISODE_AT_500), screens, confirmations)
+    assert len(train(every_500).scores) == 2  # 499 in the first confirmation: training went on
+    assert every_500.stopped_at is every_500.records[1] is every_500.best and every_500.best.all_at500
+    mean_475 = scripted(Evaluator(tmp_path / "b.h5", episodes=2, confirm_episodes=2, stop_at=475),
+                        screens, confirmations)
+    assert len(train(mean_475).scores) == 1  # means 500 and 499.5 both reach 475
+    assert not mean_475.stopped_at.all_at500
+
+
+def test_a_screen_that_can_decide_nothing_is_cut_short_and_recorded_as_such(tmp_path):
+    def run(cut, screens_and_confirmations):
+        evaluator = Evaluator(tmp_path / f"{cut}.h5", episodes=4, confirm_episodes=2, cut_hopeless_screens=cut,
+                              log_path=tmp_path / f"{cut}.csv")
+        agent = ConstantAgent()
+        for episode, (screen, confirmation) in enumerate(screens_and_confirmations):
+            evaluate_lengths(evaluator, agent, episode, screen, confirmation)
+        return evaluator
+
+    script = [([500, 500, 500, 10], [500, 500]),  # kept: 5 of 6 at 500; mean 377.5, below 475
+              ([450, 500, 500, 500], [500, 500]),  # 3 of 4 at best, no candidate; but its mean may reach 475
+              ([100, 500, 500, 500], [500, 500]),  # no candidate, and 475 was reached: cut at step 100
+              ([500, 500, 500, 500], [500, 499])]  # a candidate, played out: 9 of 10 at 500 is kept
+    cut, full = run(True, script), run(False, script)
+    assert [r.finished for r in cut.records] == [4, 4, 1, 4]
+    assert [r.cut_short for r in cut.records] == [False, False, True, False]
+    # What the cut screen records is true: one episode ended (before 500), the others had lasted 100 steps.
+    assert (cut.records[2].at500, cut.records[2].mean, cut.records[2].episodes) == (0, 100.0, 4)
+    assert (full.records[2].at500, full.records[2].mean) == (3, 400.0)
+    # Every decision is the same as with the screens played out.
+    assert cut.records[:2] + cut.records[3:] == full.records[:2] + full.records[3:]
+    assert cut.first_reached is cut.records[1] and full.first_reached is full.records[1]
+    assert cut.best is cut.records[3] and full.best == full.records[3]
+    with open(tmp_path / "True.csv") as log:
+        rows = list(csv.DictReader(log))
+    assert [(row["episodes"], row["finished"], row["mean"]) for row in rows[2:3]] == [("4", "1", "100.0")]
+    from cartpole_dqn.plots import plot_training_scores
+    plot = plot_training_scores([10] * 4, tmp_path / "plot.png", evaluations=cut.records, best=cut.best)
+    assert plot.read_bytes()[:4] == b"\x89PNG"  # cut screens are drawn apart from the line
+
+
 def test_train_stops_when_solved_and_the_last_line_says_what_to_watch(cli, tmp_path):
     # A threshold of 5 is met by any greedy episode (the pole needs more steps to fall).
     result = cli("train", "--episodes", 4, "--seed", 0, "--eval-episodes", 2, "--confirm-episodes", 3,
@@ -175,10 +289,13 @@ def test_train_stops_when_solved_and_the_last_line_says_what_to_watch(cli, tmp_p
     assert lines[0].startswith("episode: 0/4, score: ")
     assert re.fullmatch(r"eval: mean=\d+\.\d at500=0/2 confirm=\d+\.\d at500=0/3 best=\d+\.\d saved", lines[1])
     assert "training finished: 1 episodes" in result.stdout
-    assert lines[-2].startswith("models: cartpole-dqn.h5 not written (no episode reached 500); "
+    assert lines[-3].startswith("models: cartpole-dqn.h5 not written (no episode reached 500); "
                                 "cartpole-dqn-best.h5 = best evaluation (episode 0): eval mean ")
-    assert "; confirmation mean " in lines[-2]
-    assert re.search(r"; stopped when solved at episode 0; 1 evaluations, 1 confirmed, in \d+\.\d s$", lines[-2])
+    assert "; confirmation mean " in lines[-3]
+    assert re.search(r"; stopped at episode 0: its means reached the --stop-when-solved mean; 1 evaluations, "
+                     r"1 confirmed, 0 cut short, in \d+\.\d s$", lines[-3])
+    assert lines[-2].startswith("not solved: the best model played 500 in 0 of its 5 evaluation episodes; "
+                                "solved means all 5. ")
     assert lines[-1] == "watch the best model (cartpole-dqn-best.h5): cartpole-dqn test --best"
     assert (tmp_path / "cartpole-dqn-evals.csv").is_file()
 
@@ -190,6 +307,21 @@ def test_train_stops_when_solved_and_the_last_line_says_what_to_watch(cli, tmp_p
     played = cli("test", "--best", "--render", "none", "--episodes", 2)
     assert played.returncode == 0, played.stderr
     assert "test: reached 500 in" in played.stdout
+
+
+def test_stop_when_solved_without_a_value_goes_on_until_every_episode_reaches_500_and_says_so_at_the_end(cli):
+    # An untrained network's greedy episodes last ~9 steps: a mean of 5 would stop after episode 0 (above).
+    result = cli("train", "--episodes", 2, "--seed", 0, "--eval-episodes", 2, "--confirm-episodes", 3,
+                 "--stop-when-solved")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "training finished: 2 episodes" in result.stdout
+    assert "stopped" not in lines[-3]
+    assert lines[-2] == (f"not solved: the best model played 500 in 0 of its 5 evaluation episodes; solved means "
+                         f"all 5. For a model that balances the pole every time, train the preset that stays "
+                         f"learned: {STAYS_LEARNED_COMMAND} ({STAYS_LEARNED_FIGURES})")
+    assert STAYS_LEARNED_COMMAND == ("cartpole-dqn train --preset ddqn-soft-bootstrap --episodes 300 "
+                                     "--stop-when-solved")
 
 
 def test_watch_line_names_the_file_and_the_command():

@@ -28,7 +28,7 @@ from cartpole_dqn.number_types import COUNT, MAX_SEED, SEED, RealNumber, WholeNu
 from cartpole_dqn.output_files import check_file, check_folder, check_model_path
 from cartpole_dqn.parallel import available_cores
 from cartpole_dqn.pretrained import PRETRAINED_MODEL
-from cartpole_dqn.ray_cluster import INSTALL_RAY, check_ray_installed
+from cartpole_dqn.ray_cluster import INSTALL_RAY, check_ray
 from cartpole_dqn.process import import_tensorflow_quietly, prepare_process
 from cartpole_dqn.summary import summarize_test, training_summary
 from cartpole_dqn.training_log import TrainingLog, log_paths
@@ -221,9 +221,10 @@ def _add_bench(commands):
                             "when solved, and record how often its evaluation stays solved; plots the median "
                             "evaluation mean against episodes (default plot: evaluation-medians.png)")
     bench.add_argument("--ray", nargs="?", const=LOCAL_RAY, default=None, metavar="ADDRESS",
-                       help="with --learning: run the seeds as Ray tasks on the cluster at ADDRESS (ray.init's "
-                            "address), or on a local Ray runtime without one; needs the extra: "
-                            f"{INSTALL_RAY}")
+                       help="with --learning: run the seeds as Ray tasks on the cluster at ADDRESS (its head "
+                            "node's host:port, or auto: the one `ray start` started here; a cluster with token "
+                            "authentication also needs RAY_AUTH_MODE=token and its token in RAY_AUTH_TOKEN), or on "
+                            f"a local Ray runtime without one; needs the extra: {INSTALL_RAY}")
     bench.add_argument("--seeds", type=COUNT, default=10, metavar="N",
                        help="with --learning: number of seeds, from --seed on (default: 10)")
     bench.add_argument("--max-episodes", type=COUNT, default=DEFAULTS.EPISODES, metavar="N",
@@ -440,7 +441,7 @@ def run_bench(args) -> int:
     if args.ray is not None:
         if not args.learning:
             raise UserError("--ray runs the learning benchmark's seeds: give --learning too")
-        check_ray_installed()
+        check_ray(args.ray or None)  # LOCAL_RAY: no address
     args.episodes = args.max_episodes  # the learning benchmark's EPISODES; the speed one stops by steps
     hyperparameters = hyperparameters_from(args)
     import_tensorflow_quietly()

@@ -57,6 +57,7 @@ from cartpole_dqn.hyperparameters import DEFAULTS, Hyperparameters, flag_of
 from cartpole_dqn.output_files import write_csv, written_atomically
 from cartpole_dqn.parallel import map_in_processes
 from cartpole_dqn.process import prepare_process
+from cartpole_dqn.progress import SeedProgress, episode_reporter
 from cartpole_dqn.tutorial_reference import TutorialAgent
 
 WARMUP_STEPS = 200  # more than batch_size, so timed replays use full minibatches
@@ -194,6 +195,7 @@ class SeedTask:
     threshold: float = SOLVED_THRESHOLD
     test_episodes: int = TEST_EPISODES
     keep_training: bool = False  # the study: train all EPISODES, never stop at the threshold
+    progress: object = None  # a queue for live progress reports (progress.episode_reporter), or None
 
 
 @dataclass(frozen=True)
@@ -247,6 +249,8 @@ def learn_one_seed(task: SeedTask) -> tuple[SeedResult, list[tuple[int, float]],
                               stop_at=None if task.keep_training else task.threshold)
         episode_ends = []  # wall time at the end of each episode, its evaluation included
         agent.episode_hooks += [evaluator, lambda agent, episode, score: episode_ends.append(time.perf_counter())]
+        if task.progress is not None:
+            agent.episode_hooks.append(episode_reporter(task.progress, task.seed, evaluator))
         start = time.perf_counter()
         agent.run()
         seconds = time.perf_counter() - start
@@ -341,10 +345,12 @@ def run_learning(tasks, workers, csv_path, log_dir, out=print, mapper=None, wher
         f"{first.threshold:g}) for at most {first.hyperparameters.EPISODES} episodes, then {first.test_episodes} "
         f"greedy test episodes of the best and of the last-500 model")
     out(LEARNING_HEADER)
+    # Live progress from the worker processes (or this one); Ray's bars move as each seed finishes.
+    progress = SeedProgress(tasks, live=mapper is None)
     if mapper is None:
         mapper = map if workers == 1 else lambda function, tasks: map_in_processes(function, tasks, workers)
     results = []
-    for result, evaluations, output in mapper(learn_one_seed, tasks):
+    for result, evaluations, output in progress.follow(mapper(learn_one_seed, progress.tasks)):
         with written_atomically(Path(log_dir) / f"{result.preset}-seed{result.seed}.log") as partial:
             partial.write_text(output)
         write_evaluations_csv(evaluations, evaluations_folder(csv_path) / f"seed{result.seed}.csv")

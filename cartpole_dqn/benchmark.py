@@ -62,6 +62,7 @@ from cartpole_dqn.parallel import map_in_processes
 from cartpole_dqn.process import new_agent, prepare_process
 from cartpole_dqn.run_files import seed_evaluation_files, seed_evaluations, seed_log
 from cartpole_dqn.training_run import TrainingSettings, train
+from cartpole_dqn.progress import SeedProgress, episode_reporter
 from cartpole_dqn.tutorial_reference import TutorialAgent
 
 WARMUP_STEPS = 200  # more than batch_size, so timed replays use full minibatches
@@ -200,6 +201,7 @@ class SeedTask:
     test_episodes: int = TEST_EPISODES
     stop_at: float = EVERY_EPISODE_AT_500  # the means that stop the seed, as train --stop-when-solved [MEAN]
     keep_training: bool = False  # the study: train all EPISODES, never stop at the threshold
+    progress: object = None  # a queue for live progress reports (progress.episode_reporter), or None
 
 
 @dataclass(frozen=True)
@@ -252,7 +254,8 @@ def learn_one_seed(task: SeedTask) -> tuple[SeedResult, list[tuple[int, float, i
             eval_episodes=task.eval_episodes, confirm_episodes=task.confirm_episodes, threshold=task.threshold,
             stop_when_solved=None if task.keep_training else task.stop_at,
             cut_hopeless_screens=not task.keep_training)  # the study needs every screen's full mean
-        run = train(settings, out=lambda line: None)
+        progress = [episode_reporter(task.progress, task.seed)] if task.progress is not None else []
+        run = train(settings, episode_hooks=progress, out=lambda line: None)
         if run.interrupted:
             raise KeyboardInterrupt  # no row for a seed that did not finish
         best_test = _test(task, run.files.best_model) if run.best is not None else None
@@ -343,10 +346,12 @@ def run_learning(tasks, workers, csv_path, log_dir, out=print, mapper=None, wher
         f"reached: mean {first.threshold:g}) for at most {first.hyperparameters.EPISODES} episodes, then "
         f"{first.test_episodes} greedy test episodes of the best and of the last-500 model")
     out(LEARNING_HEADER)
+    # Live progress from the worker processes (or this one); Ray's bars move as each seed finishes.
+    progress = SeedProgress(tasks, live=mapper is None)
     if mapper is None:
         mapper = map if workers == 1 else lambda function, tasks: map_in_processes(function, tasks, workers)
     results = []
-    for result, evaluations, output in mapper(learn_one_seed, tasks):
+    for result, evaluations, output in progress.follow(mapper(learn_one_seed, progress.tasks)):
         with written_atomically(seed_log(log_dir, result.preset, result.seed)) as partial:
             partial.write_text(output)
         write_evaluations_csv(evaluations, seed_evaluations(csv_path, result.seed))

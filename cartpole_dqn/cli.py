@@ -24,7 +24,7 @@ from cartpole_dqn.output_files import check_file, check_plot_path
 from cartpole_dqn.parallel import available_cores
 from cartpole_dqn.playing import model_to_play, play
 from cartpole_dqn.process import import_tensorflow_quietly
-from cartpole_dqn.ray_cluster import INSTALL_RAY, LOCAL_RUNTIME, check_ray_installed
+from cartpole_dqn.ray_cluster import INSTALL_RAY, LOCAL_RUNTIME, check_ray
 from cartpole_dqn.run_files import learning_files
 from cartpole_dqn.training_run import TrainingSettings, train
 
@@ -184,9 +184,10 @@ def _add_bench(commands):
                             "when solved, and record how often its evaluation stays solved; plots the median "
                             "evaluation mean against episodes (default plot: evaluation-medians.png)")
     bench.add_argument("--ray", nargs="?", const=LOCAL_RUNTIME, default=None, metavar="ADDRESS",
-                       help="with --learning: run the seeds as Ray tasks on the cluster at ADDRESS (ray.init's "
-                            "address), or on a local Ray runtime without one; needs the extra: "
-                            f"{INSTALL_RAY}")
+                       help="with --learning: run the seeds as Ray tasks on the cluster at ADDRESS (its head "
+                            "node's host:port, or auto: the one `ray start` started here; a cluster with token "
+                            "authentication also needs RAY_AUTH_MODE=token and its token in RAY_AUTH_TOKEN), or on "
+                            f"a local Ray runtime without one; needs the extra: {INSTALL_RAY}")
     bench.add_argument("--seeds", type=COUNT, default=10, metavar="N",
                        help="with --learning: number of seeds, from --seed on (default: 10)")
     bench.add_argument("--max-episodes", type=COUNT, default=DEFAULTS.EPISODES, metavar="N",
@@ -267,7 +268,7 @@ def run_bench(args) -> int:
     if args.ray is not None:
         if not args.learning:
             raise UserError("--ray runs the learning benchmark's seeds: give --learning too")
-        check_ray_installed()
+        check_ray(args.ray or None)  # LOCAL_RUNTIME: no address
     args.episodes = args.max_episodes  # the learning benchmark's EPISODES; the speed one stops by steps
     hyperparameters = hyperparameters_from(args)
     if args.learning:

@@ -66,7 +66,9 @@ def _require_display() -> None:
     """Raise UserError unless a window can be opened here.
 
     SDL quietly falls back to an invisible "offscreen" driver when Linux has
-    no display, so a failed window would go unnoticed: look for one first.
+    no display, or when the one named does not answer (an X server refuses
+    connections while it resets, after its last client has left): the game
+    would play unseen and exit 0.  Look for one first.
     An explicit SDL_VIDEODRIVER (tests use "dummy") is the user's choice.
     """
     reason = None if _display_named() else "DISPLAY is not set"
@@ -77,6 +79,11 @@ def _require_display() -> None:
             pygame.display.init()
         except pygame.error as exc:
             reason = str(exc)
+        else:
+            if pygame.display.get_driver() == "offscreen" and not os.environ.get("SDL_VIDEODRIVER"):
+                pygame.display.quit()
+                named = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+                reason = f"the display {named} does not answer"
     if reason:
         raise UserError(
             f"no display available for --render human ({reason}); run headless with --render none, "

@@ -6,21 +6,61 @@ processes make, run as a Ray task, so the CSV is the same.  Ray is an optional
 extra (``pip install "cartpole-dqn[ray]"``); every machine of a cluster needs
 this package installed.  This module imports neither Ray nor TensorFlow until
 a study runs, so ``--help`` stays fast.
+
+A cluster started with token authentication (``ray start`` does so when a
+token exists, and Ray's own local runtime saves one in ~/.ray/auth_token)
+takes a driver only with its token.  Ray sends a token to an explicit address
+only when asked (``RAY_AUTH_MODE=token``), so that a token never goes to a
+cluster it was not meant for; only ``auto``, the cluster ``ray start``
+recorded on this machine, gets the local token unasked.  This module keeps
+Ray's rule and, when a cluster refuses, says what to set.
 """
 
 from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import sys
+import tempfile
+from urllib.parse import urlsplit
 
 from cartpole_dqn.errors import UserError
 
 INSTALL_RAY = 'pip install "cartpole-dqn[ray]"'
 LOCAL_RUNTIME = ""  # --ray without an address: a local Ray runtime for this run
+ANSWER_SECONDS = 10  # a head node that has not accepted a connection by then is not there
+TOKEN_PLACES = "RAY_AUTH_TOKEN, a file named by RAY_AUTH_TOKEN_PATH, or ~/.ray/auth_token"
 
 
-def check_ray_installed() -> None:
+def check_ray(address: str | None) -> None:
+    """Before any work: Ray is installed and, for a cluster's ``host:port``, something answers there.
+
+    ``ray.init`` itself would retry an address where nothing listens for many minutes.
+    """
     try:
         import ray  # noqa: F401
     except ImportError:
         raise UserError(f"--ray needs Ray, which is not installed here: {INSTALL_RAY}") from None
+    host, port = _host_and_port(address) if address is not None else (None, None)
+    if host is None:
+        return  # a local runtime, or "auto": Ray finds the cluster
+    try:
+        socket.create_connection((host, port), timeout=ANSWER_SECONDS).close()
+    except OSError as exc:
+        raise UserError(f"no Ray cluster answers at {address} ({exc.strerror or exc}): start one there with "
+                        f"`ray start --head --port {port}`, or give the address `ray status` shows on its head "
+                        "node") from None
+
+
+def _host_and_port(address: str) -> tuple[str | None, int | None]:
+    """``host:port`` or ``ray://host:port`` -> (host, port); (None, None) for anything else ("auto")."""
+    parts = urlsplit(address if "://" in address else f"//{address}")
+    try:
+        port = parts.port
+    except ValueError:
+        return None, None
+    return (parts.hostname, port) if parts.hostname and port else (None, None)
 
 
 def learn_one_seed_quietly(task):
@@ -34,22 +74,21 @@ def learn_one_seed_quietly(task):
 
 
 def ray_mapper(address: str | None):
-    """A ``mapper(function, tasks)`` for ``benchmark.run_learning``: one Ray task per seed, yielded as each finishes.
+    """Join the cluster at ``address`` (None: start a local runtime); return a ``mapper(function, tasks)`` for
+    ``benchmark.run_learning``: one Ray task per seed, yielded as each finishes.
 
-    ``address`` is a running cluster's (``ray.init(address=...)``); None starts
-    a local runtime for this run.  ``function`` must be ``learn_one_seed``:
-    the Ray task is :func:`learn_one_seed_quietly`, which calls it.
+    Joining comes first, so a refusal is a UserError before the study prints
+    anything.  ``function`` must be ``learn_one_seed``: the Ray task is
+    :func:`learn_one_seed_quietly`, which calls it.
     """
     import ray
+
+    _join(ray, address)
 
     def mapper(function, tasks):
         from cartpole_dqn.benchmark import learn_one_seed
 
         assert function is learn_one_seed, "a Ray task imports TensorFlow quietly, then runs learn_one_seed"
-        # A local runtime without its dashboard; the workers' own output stays in Ray's logs, as each seed's
-        # lines go to its log file.
-        local = {"include_dashboard": False} if address is None else {}
-        ray.init(address=address, log_to_driver=False, logging_level="ERROR", **local)
         try:
             remote = ray.remote(num_cpus=1)(learn_one_seed_quietly)
             pending = [remote.remote(task) for task in tasks]
@@ -60,3 +99,48 @@ def ray_mapper(address: str | None):
             ray.shutdown()
 
     return mapper
+
+
+def _join(ray, address: str | None) -> None:
+    # A local runtime without its dashboard; the workers' own output stays in Ray's logs, as each seed's
+    # lines go to its log file.
+    local = {"include_dashboard": False} if address is None else {}
+    with _native_stderr_held():
+        try:
+            ray.init(address=address, log_to_driver=False, logging_level="ERROR", **local)
+        except ConnectionError as exc:
+            raise _refusal(address, exc) from None
+
+
+@contextlib.contextmanager
+def _native_stderr_held():
+    """Hold what this process writes to its stderr (file descriptor 2, where Ray's C++ client logs) meanwhile;
+    pass it on unless the block raises.
+
+    A cluster that refuses a driver gets a warning a second from Ray's client
+    for about 20 s; the refusal's one line says it all.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile(mode="w+") as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        held.seek(0)
+        sys.stderr.write(held.read())
+
+
+def _refusal(address: str | None, exc: ConnectionError) -> UserError:
+    """The one line for a cluster that answered but did not take this driver."""
+    # Ray wraps the refusal of a token in a RuntimeError whose message holds the AuthenticationError's traceback.
+    if "AuthenticationError" not in str(exc.__cause__):
+        return UserError(f"could not join the Ray cluster at {address}: {exc}")
+    if os.environ.get("RAY_AUTH_MODE", "").lower() != "token":
+        return UserError(f"the Ray cluster at {address} takes only drivers with its token: run with "
+                         f"RAY_AUTH_MODE=token and the cluster's token in {TOKEN_PLACES} "
+                         "(`ray get-auth-token` on its head node prints it)")
+    return UserError(f"the Ray cluster at {address} refused the token in {TOKEN_PLACES}: give the one "
+                     "`ray get-auth-token` prints on its head node")

@@ -4,9 +4,19 @@ Tiny step counts and batch 8 keep these fast; no test ever asserts a speed.
 """
 
 import dataclasses
+import fcntl
+import os
+import pty
 import re
+import struct
+import subprocess
+import sys
+import termios
+import threading
 
 import pytest
+
+from conftest import REPO
 
 NUMBER = r"\d+(\.\d+)?"
 BENCH_LINE = re.compile(
@@ -66,6 +76,70 @@ def test_one_seed_is_a_picklable_function_of_plain_values_giving_the_same_result
     [(there, there_evaluations, there_output)] = map_in_processes(learn_one_seed, [task], workers=1)
     assert dataclasses.replace(there, seconds=0) == dataclasses.replace(here, seconds=0)
     assert there_evaluations == here_evaluations and there_output == here_output
+
+
+def test_the_progress_hook_reports_each_episode_and_leaves_training_as_it_was():
+    import queue
+
+    from cartpole_dqn.benchmark import SeedTask, learn_one_seed
+    from cartpole_dqn.hyperparameters import DEFAULTS
+
+    task = SeedTask("tutorial", DEFAULTS.replace(EPISODES=2, batch_size=8), seed=4, test_episodes=2)
+    reports = queue.Queue()
+    quiet, quiet_evaluations, quiet_output = learn_one_seed(task)
+    reported, evaluations, output = learn_one_seed(dataclasses.replace(task, progress=reports))
+    assert dataclasses.replace(reported, seconds=0) == dataclasses.replace(quiet, seconds=0)
+    assert evaluations == quiet_evaluations and output == quiet_output
+    means = [mean for _, mean in evaluations]
+    assert [reports.get_nowait() for _ in range(2)] == [(4, 1, means[0]), (4, 2, max(means))]
+    assert reports.empty()
+
+
+def run_cli_on_a_terminal(*args, cwd):
+    """``python -m cartpole_dqn ARGS`` with stderr on a terminal 120 columns wide (stdout a pipe, as when
+    piped to a file); return (exit code, stdout, what the terminal got)."""
+    terminal, stderr = pty.openpty()
+    fcntl.ioctl(stderr, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
+    process = subprocess.Popen([sys.executable, "-m", "cartpole_dqn", *map(str, args)], cwd=cwd, text=True,
+                               env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, stderr=stderr)
+    os.close(stderr)
+    shown = []
+
+    def read_terminal():
+        while True:
+            try:
+                chunk = os.read(terminal, 4096)
+            except OSError:  # Linux: the program closed its end
+                chunk = b""
+            if not chunk:
+                return
+            shown.append(chunk)
+
+    reader = threading.Thread(target=read_terminal)
+    reader.start()
+    out = process.communicate(timeout=600)[0]
+    reader.join(timeout=60)
+    os.close(terminal)
+    return process.returncode, out, b"".join(shown).decode()
+
+
+def test_learning_benchmark_shows_each_seeds_progress_on_a_terminal_and_the_same_stdout(tmp_path):
+    code, out, shown = run_cli_on_a_terminal("bench", "--learning", "--seeds", 2, "--max-episodes", 2,
+                                             "--batch-size", 8, "--workers", 2, "--csv", "out/tutorial.csv",
+                                             cwd=tmp_path)
+    assert code == 0, shown
+    for seed in (0, 1):
+        assert re.search(rf"seed {seed}:  50%\|.*\| 1/2 .*best evaluation {NUMBER}", shown), shown  # live
+        assert re.search(rf"seed {seed}: 100%\|.*\| 2/2 .*best evaluation {NUMBER}", shown), shown
+    from cartpole_dqn.benchmark import LEARNING_HEADER
+
+    lines = out.splitlines()  # what a run without a terminal prints (the test above): no bar, no escape
+    assert "seeds 0..1 on 2 worker processes" in lines[0] and lines[1] == LEARNING_HEADER
+    assert sorted(line.split()[0] for line in lines[2:4]) == ["0", "1"]
+    assert lines[4:] == ["per-seed rows: out/tutorial.csv; each seed's lines: out", lines[5],
+                         "plot of tutorial: out/fraction-solved.png"]
+    assert lines[5].startswith("learning: preset=tutorial solved=")
+    assert "\r" not in out and "\x1b" not in out
 
 
 def test_learning_csv_round_trip(tmp_path):

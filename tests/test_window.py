@@ -38,7 +38,11 @@ def x_display():
         pytest.skip("window tests need screenshots: this Pillow was built without XCB")
     read_end, write_end = os.pipe()
     # -displayfd: Xvfb picks a free display number and writes it once it accepts clients.
-    server = subprocess.Popen([xvfb, "-displayfd", str(write_end), "-screen", "0", SCREEN, "-nolisten", "tcp"],
+    # -noreset: by default an X server resets whenever its last client leaves, and refuses connections
+    # meanwhile. Until the game's window opens, each screenshot is the only client: a program that
+    # connected during such a reset saw no display (exit 2 now; it used to play unseen and exit 0).
+    server = subprocess.Popen([xvfb, "-displayfd", str(write_end), "-screen", "0", SCREEN, "-nolisten", "tcp",
+                               "-noreset"],
                               pass_fds=(write_end,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     os.close(write_end)
     with os.fdopen(read_end) as announced:
@@ -80,8 +84,11 @@ def shows_cartpole(seen):
     return size == WINDOW and pole >= 600 and cart >= 1000
 
 
-def watch_until_cartpole(process, display, timeout=120):
-    """Take screenshots while ``process`` runs, until one shows CartPole; return what the last one showed."""
+def watch_until_cartpole(process, display, timeout=300):
+    """Take screenshots while ``process`` runs, until one shows CartPole; return what the last one showed.
+
+    A loaded machine can take over a minute to import TensorFlow before the window opens.
+    """
     from PIL import ImageGrab
 
     seen, deadline = ((0, 0), 0, 0), time.monotonic() + timeout
@@ -125,6 +132,18 @@ def test_ctrl_c_in_the_window_stops_with_130(x_display, tmp_path, command, closi
     assert process.returncode == 130, err
     assert "Traceback" not in err
     assert closing_line in out
+
+
+def test_a_display_that_does_not_answer_is_refused_not_played_unseen(monkeypatch, tmp_path):
+    from cartpole_dqn.environment import prepare_display
+    from cartpole_dqn.errors import UserError
+
+    monkeypatch.delenv("SDL_VIDEODRIVER")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))  # no Wayland compositor to fall back to
+    monkeypatch.setenv("DISPLAY", ":4093")  # no X server there
+    with pytest.raises(UserError, match="the display :4093 does not answer"):
+        prepare_display("window")
 
 
 def test_only_a_window_sets_sdl_and_a_setting_of_the_user_wins(monkeypatch):

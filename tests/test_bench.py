@@ -90,7 +90,7 @@ def test_the_progress_hook_reports_each_episode_and_leaves_training_as_it_was():
     reported, evaluations, output = learn_one_seed(dataclasses.replace(task, progress=reports))
     assert dataclasses.replace(reported, seconds=0) == dataclasses.replace(quiet, seconds=0)
     assert evaluations == quiet_evaluations and output == quiet_output
-    means = [mean for _, mean in evaluations]
+    means = [mean for _, mean, _ in evaluations]
     assert [reports.get_nowait() for _ in range(2)] == [(4, 1, means[0]), (4, 2, max(means))]
     assert reports.empty()
 

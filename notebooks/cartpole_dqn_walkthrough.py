@@ -25,9 +25,9 @@
 # training plays only as many as it needs to find a network that balances the pole every time: one
 # that played 500 in every one of its 40 evaluation episodes. `SEED` makes the run repeatable on
 # one machine: on the machine that ran the copy you are reading, seed 108 found one after 25
-# episodes. Another CPU or library version can take another path from the same seed, and most
-# seeds of the tutorial's recipe never get there in 1000 episodes; section 7 says which model it
-# tests. The continuous-integration check sets `CARTPOLE_DQN_EPISODES` to a few episodes, to run
+# episodes, one of the quickest. Another CPU or library version can take another path from the
+# same seed, and some seeds of the tutorial's recipe never get there in 1000 episodes; section 7
+# says which model it tests. The continuous-integration check sets `CARTPOLE_DQN_EPISODES` to a few episodes, to run
 # every cell quickly.
 
 # %%

@@ -29,6 +29,7 @@ from cartpole_dqn.output_files import check_file, check_folder, check_model_path
 from cartpole_dqn.parallel import available_cores
 from cartpole_dqn.pretrained import PRETRAINED_MODEL
 from cartpole_dqn.ray_cluster import INSTALL_RAY, check_ray_installed
+from cartpole_dqn.sb3_side_by_side import INSTALL_SB3, check_sb3_installed
 from cartpole_dqn.process import import_tensorflow_quietly, prepare_process
 from cartpole_dqn.summary import summarize_test, training_summary
 from cartpole_dqn.training_log import TrainingLog, log_paths
@@ -216,6 +217,14 @@ def _add_bench(commands):
                        help="timed bare replay updates (default: 300)")
     bench.add_argument("--learning", action="store_true",
                        help="run the learning benchmark instead of the speed benchmark")
+    bench.add_argument("--against-sb3", action="store_true",
+                       help="time the training loop beside Stable-Baselines3's DQN configured as the recipe, "
+                            "alternating --rounds times, --steps steps each; needs the extra: " f"{INSTALL_SB3}")
+    bench.add_argument("--rounds", type=COUNT, default=3, metavar="N",
+                       help="with --against-sb3: turns of each side (default: 3)")
+    bench.add_argument("--sb3-threads", type=COUNT, default=None, metavar="N",
+                       help="with --against-sb3: torch.set_num_threads for SB3 (default: the cores this process "
+                            f"may use, {available_cores()} here; on a busy machine 1 is faster)")
     bench.add_argument("--keep-training", action="store_true",
                        help="with --learning: the study: train every seed for --max-episodes, never stopping "
                             "when solved, and record how often its evaluation stays solved; plots the median "
@@ -441,6 +450,10 @@ def run_bench(args) -> int:
         if not args.learning:
             raise UserError("--ray runs the learning benchmark's seeds: give --learning too")
         check_ray_installed()
+    if args.against_sb3:
+        if args.learning:
+            raise UserError("--against-sb3 times speed, --learning measures learning: give one of them")
+        check_sb3_installed()
     args.episodes = args.max_episodes  # the learning benchmark's EPISODES; the speed one stops by steps
     hyperparameters = hyperparameters_from(args)
     import_tensorflow_quietly()
@@ -448,6 +461,10 @@ def run_bench(args) -> int:
 
     if args.learning:
         _run_learning_bench(benchmark, hyperparameters, args)
+    elif args.against_sb3:
+        from cartpole_dqn.sb3_side_by_side import run_against_sb3
+
+        run_against_sb3(hyperparameters, args.steps, args.rounds, args.seed, args.sb3_threads)
     else:
         benchmark.run_speed(hyperparameters, args.steps, args.tutorial_steps, args.updates, args.seed)
     return 0

@@ -208,7 +208,9 @@ def _add_bench(commands):
                     "update in one process; the last line is machine-readable. With --learning: train "
                     "several seeds as train --stop-when-solved does, in parallel processes, and test the best "
                     "and the last-500 model of each 20 times; writes a CSV and a plot. With --keep-training: the "
-                    "study, every seed trained for --max-episodes. See BENCHMARKS.md.")
+                    "study, every seed trained for --max-episodes. With --profile: the time of each part of one training "
+                    "step. With --against-sb3: the training loop beside Stable-Baselines3's DQN, alternating. See "
+                    "BENCHMARKS.md.")
     bench.add_argument("--steps", type=COUNT, default=3000, metavar="N",
                        help="timed environment steps of the package's training loop (default: 3000)")
     bench.add_argument("--tutorial-steps", type=COUNT, default=3, metavar="N",
@@ -217,6 +219,9 @@ def _add_bench(commands):
                        help="timed bare replay updates (default: 300)")
     bench.add_argument("--learning", action="store_true",
                        help="run the learning benchmark instead of the speed benchmark")
+    bench.add_argument("--profile", action="store_true",
+                       help="time each part of one training step (environment, minibatch, each part of the "
+                            "compiled replay call), --updates calls of each, in 5 rounds")
     bench.add_argument("--against-sb3", action="store_true",
                        help="time the training loop beside Stable-Baselines3's DQN configured as the recipe, "
                             "alternating --rounds times, --steps steps each; needs the extra: " f"{INSTALL_SB3}")
@@ -450,9 +455,11 @@ def run_bench(args) -> int:
         if not args.learning:
             raise UserError("--ray runs the learning benchmark's seeds: give --learning too")
         check_ray_installed()
+    chosen = [flag for flag, given in (("--learning", args.learning), ("--profile", args.profile),
+                                       ("--against-sb3", args.against_sb3)) if given]
+    if len(chosen) > 1:
+        raise UserError(f"{' and '.join(chosen)} are separate benchmarks: give one of them")
     if args.against_sb3:
-        if args.learning:
-            raise UserError("--against-sb3 times speed, --learning measures learning: give one of them")
         check_sb3_installed()
     args.episodes = args.max_episodes  # the learning benchmark's EPISODES; the speed one stops by steps
     hyperparameters = hyperparameters_from(args)
@@ -461,6 +468,10 @@ def run_bench(args) -> int:
 
     if args.learning:
         _run_learning_bench(benchmark, hyperparameters, args)
+    elif args.profile:
+        from cartpole_dqn.step_profile import run_profile
+
+        run_profile(hyperparameters, args.updates, args.seed)
     elif args.against_sb3:
         from cartpole_dqn.sb3_side_by_side import run_against_sb3
 

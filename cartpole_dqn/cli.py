@@ -208,9 +208,9 @@ def _add_bench(commands):
                     "update in one process; the last line is machine-readable. With --learning: train "
                     "several seeds as train --stop-when-solved does, in parallel processes, and test the best "
                     "and the last-500 model of each 20 times; writes a CSV and a plot. With --keep-training: the "
-                    "study, every seed trained for --max-episodes. With --profile: the time of each part of one training "
-                    "step. With --against-sb3: the training loop beside Stable-Baselines3's DQN, alternating. See "
-                    "BENCHMARKS.md.")
+                    "study, every seed trained for --max-episodes. With --profile: the time of each part of one "
+                    "training step. With --against-sb3: the training loop beside Stable-Baselines3's DQN, "
+                    "alternating. See BENCHMARKS.md.")
     bench.add_argument("--steps", type=COUNT, default=3000, metavar="N",
                        help="timed environment steps of the package's training loop (default: 3000)")
     bench.add_argument("--tutorial-steps", type=COUNT, default=3, metavar="N",

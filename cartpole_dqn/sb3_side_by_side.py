@@ -248,6 +248,7 @@ def run_against_sb3(hyperparameters, steps: int, rounds: int, seed: int, sb3_thr
     # scheduler shares the cores than wall time is.
     package_cpu, sb3_cpu = (totals[name].cpu / totals[name].steps for name in ("package", "SB3"))
     out(f"against-sb3: package_steps_per_s={package:.1f} sb3_steps_per_s={sb3:.1f} ratio={package / sb3:.3f} "
-        f"package_cpu_ms={1000 * package_cpu:.3f} sb3_cpu_ms={1000 * sb3_cpu:.3f} cpu_ratio={sb3_cpu / package_cpu:.3f} "
+        f"package_cpu_ms={1000 * package_cpu:.3f} sb3_cpu_ms={1000 * sb3_cpu:.3f} "
+        f"cpu_ratio={sb3_cpu / package_cpu:.3f} "
         f"rounds={rounds} steps={steps}")
     return package, sb3

@@ -14,6 +14,9 @@ makes a ``DQNAgent``::
 
     prepare_process(seed=1)
     agent = DQNAgent(seed=1)  # the agent's seed seeds its environment
+
+A ``DQNAgent`` made before TensorFlow has run sets the threads itself, so a
+script that only wants the speed may leave this out; the seeds it cannot set.
 """
 
 from __future__ import annotations

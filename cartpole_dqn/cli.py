@@ -227,9 +227,9 @@ def _add_bench(commands):
                             "alternating --rounds times, --steps steps each; needs the extra: " f"{INSTALL_SB3}")
     bench.add_argument("--rounds", type=COUNT, default=3, metavar="N",
                        help="with --against-sb3: turns of each side (default: 3)")
-    bench.add_argument("--sb3-threads", type=COUNT, default=None, metavar="N",
-                       help="with --against-sb3: torch.set_num_threads for SB3 (default: the cores this process "
-                            f"may use, {available_cores()} here; on a busy machine 1 is faster)")
+    bench.add_argument("--sb3-threads", type=COUNT, default=1, metavar="N",
+                       help="with --against-sb3: torch.set_num_threads for SB3 (default: 1, one thread per "
+                            "operation as TensorFlow's; more threads collapse on a machine with other work)")
     bench.add_argument("--keep-training", action="store_true",
                        help="with --learning: the study: train every seed for --max-episodes, never stopping "
                             "when solved, and record how often its evaluation stays solved; plots the median "

@@ -27,10 +27,11 @@ and SB3's replay buffer and vectorised environment wrapper.
 
 Threads: TensorFlow runs one thread per operation and, by default, as many
 operations at a time as there are cores (as the command line sets it);
-PyTorch runs one operation at a time on ``torch.set_num_threads(sb3_threads)``
-threads, the cores by default.  On a machine busy with other work, PyTorch's
-threads wait for each other (2 threads on a loaded 2-core machine: 19 steps/s
-against 35 with 1), so there ``sb3_threads=1`` is SB3's faster setting.
+PyTorch runs one operation at a time, on ``torch.set_num_threads(sb3_threads)``
+threads: 1 by default, one thread per operation as TensorFlow's.  PyTorch's
+own default, a thread per core, collapses as soon as the machine has other
+work: its threads spin waiting for each other (on 2 cores at load 5-10,
+2 threads gave SB3 3-6 steps/s, 1 thread 80-98).
 """
 
 from __future__ import annotations
@@ -208,14 +209,14 @@ class _Worker:
             self._process.terminate()
 
 
-def run_against_sb3(hyperparameters, steps: int, rounds: int, seed: int, sb3_threads: int | None = None,
+def run_against_sb3(hyperparameters, steps: int, rounds: int, seed: int, sb3_threads: int = 1,
                     out=print) -> tuple[float, float]:
     """Time both sides alternately for ``rounds`` rounds of ``steps`` steps; print each round and the summary line.
 
     Returns the package's and SB3's steps per second over all rounds.
     """
     check_sb3_installed()
-    settings = (hyperparameters, seed, sb3_threads or available_cores())
+    settings = (hyperparameters, seed, sb3_threads)
     context = multiprocessing.get_context("spawn")  # a fork of a process running TensorFlow can hang
     out(f"against SB3: the package's training loop and Stable-Baselines3's DQN, {rounds} rounds of {steps} "
         f"environment steps each, alternating, seed {seed}")

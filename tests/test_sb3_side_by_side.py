@@ -41,7 +41,7 @@ def test_against_sb3_with_another_benchmark_is_refused_in_one_line(cli):
 @pytest.mark.skipif(importlib.util.find_spec("stable_baselines3") is None,
                     reason='Stable-Baselines3 is not installed: pip install -e ".[test,sb3]"')
 def test_a_tiny_side_by_side_run_alternates_and_ends_with_the_ratio_line(cli):
-    result = cli("bench", "--against-sb3", "--steps", 20, "--rounds", 1, "--batch-size", 8, "--sb3-threads", 1)
+    result = cli("bench", "--against-sb3", "--steps", 20, "--rounds", 1, "--batch-size", 8)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert AGAINST_SB3_LINE.fullmatch(lines[-1]), lines[-1]

@@ -171,10 +171,13 @@ def _dropout_policy(rate: float):
 
 def _serve(side_class, settings, connection) -> None:
     """A worker's life: make its side, say which threads it uses, then run each step count it receives."""
-    side = side_class(*settings)
-    connection.send(side.threads())
-    while (steps := connection.recv()) is not None:
-        connection.send(side.run(steps))
+    try:
+        side = side_class(*settings)
+        connection.send(side.threads())
+        while (steps := connection.recv()) is not None:
+            connection.send(side.run(steps))
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: the main process reports it
+        pass
 
 
 class _Worker:

@@ -8,8 +8,11 @@ functions of :mod:`cartpole_dqn.compiled`, which compute the same numbers for
 a whole minibatch in one call (``tests/test_replay_equivalence.py`` holds the
 two side by side).
 
-Process-wide settings (TensorFlow's threads, the global random seeds) are not
-made here: see :mod:`cartpole_dqn.process`.
+Process-wide settings are made in :mod:`cartpole_dqn.process`, with one
+exception: a ``DQNAgent`` made before TensorFlow has run sets its one thread per
+operation itself (:func:`~cartpole_dqn.compiled.use_one_thread_per_operation`),
+so that a script that makes one runs as fast as the command line.  The global
+random seeds stay the script's to set.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import numpy as np
 
 from cartpole_dqn import checkpoint
 from cartpole_dqn import model as model_io
-from cartpole_dqn.compiled import CompiledQNetwork, Minibatch, minibatch_arrays
+from cartpole_dqn.compiled import CompiledQNetwork, Minibatch, minibatch_arrays, use_one_thread_per_operation
 from cartpole_dqn.environment import MAX_SCORE, make_env
 from cartpole_dqn.evaluation import play_greedy
 from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters
@@ -69,6 +72,7 @@ class DQNAgent:
     def __init__(self, hyperparameters: Hyperparameters = DEFAULTS, *, env: gym.Env | None = None,
                  render: str = "none", seed: int | None = None, model_path=DEFAULT_MODEL_PATH):
         hp = hyperparameters.validated()
+        use_one_thread_per_operation()  # before the network below starts TensorFlow; no change to the numbers
         self.hyperparameters = hp
         self.env = env if env is not None else make_env(render)
         self.seed = seed

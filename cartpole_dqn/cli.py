@@ -26,6 +26,7 @@ from cartpole_dqn.playing import model_to_play, play
 from cartpole_dqn.process import import_tensorflow_quietly
 from cartpole_dqn.ray_cluster import INSTALL_RAY, LOCAL_RUNTIME, check_ray
 from cartpole_dqn.run_files import learning_files
+from cartpole_dqn.sb3_side_by_side import INSTALL_SB3, check_sb3_installed
 from cartpole_dqn.training_run import TrainingSettings, train
 
 DEFAULT_RANDOM_EPISODES = 10  # the tutorial's random play runs 10 games
@@ -170,7 +171,9 @@ def _add_bench(commands):
                     "update in one process; the last line is machine-readable. With --learning: train "
                     "several seeds as train --stop-when-solved does, in parallel processes, and test the best "
                     "and the last-500 model of each 20 times; writes a CSV and a plot. With --keep-training: the "
-                    "study, every seed trained for --max-episodes. See BENCHMARKS.md.")
+                    "study, every seed trained for --max-episodes. With --profile: the time of each part of one "
+                    "training step. With --against-sb3: the training loop beside Stable-Baselines3's DQN, "
+                    "alternating. See BENCHMARKS.md.")
     bench.add_argument("--steps", type=COUNT, default=3000, metavar="N",
                        help="timed environment steps of the package's training loop (default: 3000)")
     bench.add_argument("--tutorial-steps", type=COUNT, default=3, metavar="N",
@@ -179,6 +182,17 @@ def _add_bench(commands):
                        help="timed bare replay updates (default: 300)")
     bench.add_argument("--learning", action="store_true",
                        help="run the learning benchmark instead of the speed benchmark")
+    bench.add_argument("--profile", action="store_true",
+                       help="time each part of one training step (environment, minibatch, each part of the "
+                            "compiled replay call), --updates calls of each, in 5 rounds")
+    bench.add_argument("--against-sb3", action="store_true",
+                       help="time the training loop beside Stable-Baselines3's DQN configured as the recipe, "
+                            "alternating --rounds times, --steps steps each; needs the extra: " f"{INSTALL_SB3}")
+    bench.add_argument("--rounds", type=COUNT, default=3, metavar="N",
+                       help="with --against-sb3: turns of each side (default: 3)")
+    bench.add_argument("--sb3-threads", type=COUNT, default=1, metavar="N",
+                       help="with --against-sb3: torch.set_num_threads for SB3 (default: 1, one thread per "
+                            "operation as TensorFlow's; more threads collapse on a machine with other work)")
     bench.add_argument("--keep-training", action="store_true",
                        help="with --learning: the study: train every seed for --max-episodes, never stopping "
                             "when solved, and record how often its evaluation stays solved; plots the median "
@@ -269,15 +283,31 @@ def run_bench(args) -> int:
         if not args.learning:
             raise UserError("--ray runs the learning benchmark's seeds: give --learning too")
         check_ray(args.ray or None)  # LOCAL_RUNTIME: no address
+    chosen = [flag for flag, given in (("--learning", args.learning), ("--profile", args.profile),
+                                       ("--against-sb3", args.against_sb3)) if given]
+    if len(chosen) > 1:
+        raise UserError(f"{' and '.join(chosen)} are separate benchmarks: give one of them")
+    if args.against_sb3:
+        check_sb3_installed()
     args.episodes = args.max_episodes  # the learning benchmark's EPISODES; the speed one stops by steps
     hyperparameters = hyperparameters_from(args)
     if args.learning:
         csv_path, plot_path = learning_files(args.preset, args.csv, args.plot, args.keep_training)
         check_plot_path(plot_path, "--plot")
         check_file(csv_path, "--csv")
+    if args.against_sb3:  # its worker processes load TensorFlow and PyTorch; this one needs neither
+        from cartpole_dqn.sb3_side_by_side import run_against_sb3
+
+        run_against_sb3(hyperparameters, args.steps, args.rounds, args.seed, args.sb3_threads)
+        return 0
     import_tensorflow_quietly()
     from cartpole_dqn import benchmark
 
+    if args.profile:
+        from cartpole_dqn.step_profile import run_profile
+
+        run_profile(hyperparameters, args.updates, args.seed)
+        return 0
     if not args.learning:
         benchmark.run_speed(hyperparameters, args.steps, args.tutorial_steps, args.updates, args.seed)
         return 0

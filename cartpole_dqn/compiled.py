@@ -215,9 +215,10 @@ def use_one_thread_per_operation() -> None:
     while independent operations (the target pass and the training pass)
     still run side by side.  The results are the same bit for bit; the speed
     is measured in BENCHMARKS.md.  TensorFlow fixes this when it first runs:
-    if it already runs, or TF_NUM_INTRAOP_THREADS is set, its setting stays.
+    if it already runs, or TF_NUM_INTRAOP_THREADS is set, or a program has
+    already chosen a number (``tf.config.threading``), that setting stays.
     """
-    if _THREADS_VARIABLE in os.environ:
+    if _THREADS_VARIABLE in os.environ or tf.config.threading.get_intra_op_parallelism_threads():
         return
     try:
         tf.config.threading.set_intra_op_parallelism_threads(1)

@@ -122,3 +122,26 @@ def test_a_prepared_process_runs_one_thread_per_operation_unless_told_otherwise(
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-1] == str(threads)
+
+
+def _threading_after(code):
+    """TensorFlow's intra- and inter-op thread settings in a fresh process after ``code``."""
+    code += ("; import tensorflow as tf; t = tf.config.threading; "
+             "print(t.get_intra_op_parallelism_threads(), t.get_inter_op_parallelism_threads())")
+    env = {k: v for k, v in os.environ.items() if k != "TF_NUM_INTRAOP_THREADS"}
+    result = subprocess.run([sys.executable, "-c", code], env={**env, "PYTHONPATH": str(REPO)},
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()[-2:]
+
+
+def test_a_bare_agent_in_a_fresh_process_gets_the_command_lines_threading():
+    bare = _threading_after("from cartpole_dqn.agent import DQNAgent; DQNAgent()")
+    as_the_cli = _threading_after("from cartpole_dqn.process import prepare_process; prepare_process(); "
+                                  "from cartpole_dqn.agent import DQNAgent; DQNAgent()")
+    assert bare == as_the_cli == ["1", "0"]  # one thread per operation; inter-op: TensorFlow's default
+
+
+def test_an_agent_keeps_a_thread_setting_the_script_chose():
+    assert _threading_after("import tensorflow as tf; tf.config.threading.set_intra_op_parallelism_threads(2); "
+                            "from cartpole_dqn.agent import DQNAgent; DQNAgent()") == ["2", "0"]

@@ -1,0 +1,138 @@
+"""``cartpole-dqn bench --profile``: where one step of the training loop spends its time.
+
+After the speed benchmark's warm-up, one process times, per call:
+
+* the loop step itself (``DQNAgent.run``, per environment step);
+* its parts outside TensorFlow: the environment's step and the minibatch
+  (``random.sample`` of the memory and the arrays built from it);
+* the replay's compiled call as the loop makes it (``train_step_then_q``);
+* the parts of that call, each compiled on its own with the agent's network:
+  the inference forward passes (states and next states together, as the call
+  makes them, and each alone), the Dropout layers alone (their masks and
+  their product), the training forward pass with Dropout, forward plus
+  backward, Adam's update of the 8 weight arrays, and the forward pass of the
+  one state the loop acts on next.
+
+The parts are timed in turn for several rounds, so a machine's changing load
+spreads over all of them.  On their own they add up to more wall time than
+the call: inside it, TensorFlow runs independent parts (the target pass and
+the training pass) side by side.  Timing Adam on its own updates the
+network, so the profile's agent is thrown away afterwards.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from cartpole_dqn.agent import DQNAgent
+from cartpole_dqn.benchmark import UNLIMITED_EPISODES, WARMUP_STEPS, Timing, _settings, time_training_loop
+from cartpole_dqn.compiled import compile_function, threads_per_operation
+from cartpole_dqn.process import prepare_process
+
+ROUNDS = 5
+
+
+def _parts(agent):
+    """(name, call) of each part of a replay step, as zero-argument callables on a fixed minibatch."""
+    model, network = agent.model, agent.network
+    minibatch = agent.sample_minibatch()
+    states, next_states = minibatch.states, minibatch.next_states
+    upcoming = next_states[:1]
+    targets = network.targets(minibatch, agent.gamma)
+    rows = tf.TensorSpec([None, agent.state_size], tf.float32)
+    dropouts = [layer for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
+    hidden = [tf.ones([len(states), int(layer.input.shape[-1])]) for layer in dropouts]
+    variables = model.trainable_variables
+    zero_gradients = [tf.zeros_like(variable) for variable in variables]
+
+    def forward(s):
+        return model(s, training=False)
+
+    def training_forward(s):
+        return model(s, training=True)
+
+    def forward_and_backward(s, y):
+        with tf.GradientTape() as tape:
+            loss = model.loss(y, model(s, training=True))
+        return tape.gradient(loss, variables)
+
+    def dropout_layers():
+        return [layer(x, training=True) for layer, x in zip(dropouts, hidden)]
+
+    def adam():
+        model.optimizer.apply_gradients(zip(zero_gradients, variables))
+        return tf.constant(0)
+
+    forward_call = compile_function(forward, [rows])
+    both_forward = compile_function(lambda s, n: model(tf.concat([s, n], axis=0), training=False), [rows, rows])
+    training_call = compile_function(training_forward, [rows])
+    backward_call = compile_function(forward_and_backward, [rows, tf.TensorSpec([None, agent.action_size])])
+    dropout_call = compile_function(dropout_layers, [])
+    adam_call = compile_function(adam, [])
+    env = agent.env
+    env.reset(seed=0)
+
+    def environment_step():
+        _, _, terminated, truncated, _ = env.step(random.randrange(agent.action_size))
+        if terminated or truncated:
+            env.reset()
+
+    parts = [
+        ("environment step (CartPole-v1)", environment_step),
+        ("minibatch: random.sample + arrays", agent.sample_minibatch),
+        ("compiled call (train_step_then_q)", lambda: network.train_step_then_q(minibatch, agent.gamma, upcoming)),
+        ("  forward, states + next states (inference)", lambda: both_forward(states, next_states)),
+        ("  forward, states alone (inference)", lambda: forward_call(states)),
+        ("  forward, next states alone (inference)", lambda: forward_call(next_states)),
+        ("  Dropout layers alone (masks and product)", dropout_call),
+        ("  training forward with Dropout", lambda: training_call(states)),
+        ("  training forward + backward", lambda: backward_call(states, targets)),
+        ("  Adam update of the weights", adam_call),
+        ("  forward, the next state to act on", lambda: forward_call(upcoming)),
+    ]
+    if not dropouts:
+        parts = [(name, call) for name, call in parts if "Dropout" not in name]
+    return parts
+
+
+def run_profile(hyperparameters, calls: int, seed: int, out=print) -> None:
+    """Time the loop step and each part of it (see the module docstring); print the table and the ``profile:`` line."""
+    out(f"profile: {_settings(hyperparameters)}, replay after every step, no rendering, seed {seed}")
+    with tempfile.TemporaryDirectory() as scratch:
+        prepare_process(seed)
+        agent = DQNAgent(hyperparameters.replace(EPISODES=UNLIMITED_EPISODES), seed=seed,
+                         model_path=Path(scratch) / "profile.h5")
+        out(f"threads: {threads_per_operation()} per TensorFlow operation; batch {agent.batch_size}")
+        out(f"warm-up: {WARMUP_STEPS} steps of the loop and one call of each part, not timed")
+        time_training_loop(agent, WARMUP_STEPS)
+        parts = _parts(agent)
+        for _, call in parts:
+            call()
+        loop = Timing()
+        timings = {name: Timing() for name, _ in parts}
+        for _ in range(ROUNDS):
+            step = time_training_loop(agent, calls)
+            loop.wall, loop.cpu = loop.wall + step.wall, loop.cpu + step.cpu
+            for name, call in parts:
+                with timings[name].add():
+                    for _ in range(calls):
+                        call()
+    per_call = ROUNDS * calls
+    loop_wall, loop_cpu = 1000 * loop.wall / per_call, 1000 * loop.cpu / per_call
+    out(f"{'part (' + str(ROUNDS) + ' rounds of ' + str(calls) + ' calls)':<46} {'wall ms':>8} {'CPU ms':>8} "
+        f"{'% of step (wall)':>16}")
+    out(f"{'loop step (DQNAgent.run, per environment step)':<46} {loop_wall:8.3f} {loop_cpu:8.3f} {100:15.0f}%")
+    outside = loop_wall
+    for name, timing in timings.items():
+        wall, cpu = 1000 * timing.wall / per_call, 1000 * timing.cpu / per_call
+        if not name.startswith(" "):
+            outside -= wall
+        out(f"{name:<46} {wall:8.3f} {cpu:8.3f} {100 * wall / loop_wall:15.0f}%")
+    out(f"{'rest of the loop: act, remember, Python':<46} {outside:8.3f} {'':>8} {100 * outside / loop_wall:15.0f}%")
+    call_wall = 1000 * timings["compiled call (train_step_then_q)"].wall / per_call
+    out(f"profile: loop_ms={loop_wall:.3f} call_ms={call_wall:.3f} call_share={call_wall / loop_wall:.3f}")

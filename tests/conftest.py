@@ -1,4 +1,4 @@
-"""Shared test setup: headless rendering, a CLI runner and a saved model.
+"""Shared test setup: headless rendering, a CLI runner, a saved model and agents to test.
 
 Tests never open a real window (SDL's dummy video driver) and never
 download anything.
@@ -6,6 +6,7 @@ download anything.
 
 import contextlib
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -64,3 +65,16 @@ def seeded_agent(hyperparameters=None, seed=0, **options):
 
     prepare_process(seed)
     return DQNAgent(hyperparameters or DEFAULTS, seed=seed, **options)
+
+
+def fill_memory(agent, steps=300):
+    """Random play into the agent's memory, stored the way run() stores it."""
+    state, _ = agent.env.reset(seed=7)
+    state = state.reshape(1, -1)
+    for _ in range(steps):
+        action = random.randrange(agent.action_size)
+        next_state, reward, terminated, truncated, _ = agent.env.step(action)
+        done = terminated or truncated
+        next_state = next_state.reshape(1, -1)
+        agent.remember(state, action, agent.reward_to_store(reward, terminated, truncated), next_state, done)
+        state = agent.env.reset()[0].reshape(1, -1) if done else next_state

@@ -54,15 +54,20 @@ import numpy as np
 from cartpole_dqn.agent import DQNAgent
 from cartpole_dqn.compiled import threads_per_operation
 from cartpole_dqn.environment import MAX_SCORE
-from cartpole_dqn.evaluation import (DEFAULT_CONFIRM_EPISODES, DEFAULT_EVAL_EPISODES, EVERY_EPISODE_AT_500,
-                                     SOLVED_THRESHOLD, TEST_EPISODES)
+from cartpole_dqn.evaluation import (
+    DEFAULT_CONFIRM_EPISODES,
+    DEFAULT_EVAL_EPISODES,
+    EVERY_EPISODE_AT_500,
+    SOLVED_THRESHOLD,
+    TEST_EPISODES,
+)
 from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters, flag_of
 from cartpole_dqn.output_files import write_csv, written_atomically
 from cartpole_dqn.parallel import map_in_processes
 from cartpole_dqn.process import new_agent, prepare_process
+from cartpole_dqn.progress import SeedProgress, episode_reporter
 from cartpole_dqn.run_files import seed_evaluation_files, seed_evaluations, seed_log
 from cartpole_dqn.training_run import TrainingSettings, train
-from cartpole_dqn.progress import SeedProgress, episode_reporter
 from cartpole_dqn.tutorial_reference import TutorialAgent
 
 WARMUP_STEPS = 200  # more than batch_size, so timed replays use full minibatches

@@ -99,7 +99,7 @@ def save(agent, path, hooks=()) -> None:
 
 
 def _memory_arrays(memory, state_size):
-    states, actions, rewards, next_states, dones = zip(*memory) if memory else ([], [], [], [], [])
+    states, actions, rewards, next_states, dones = zip(*memory, strict=True) if memory else ([], [], [], [], [])
     shape = (-1, state_size)
     return {
         "memory/states": np.asarray(states, np.float32).reshape(shape),
@@ -175,7 +175,7 @@ def _assign(variables, arrays, prefix, path):
     saved = [arrays[f"{prefix}/{i}"] for i in range(sum(name.startswith(prefix + "/") for name in arrays))]
     if [tuple(v.shape) for v in variables] != [a.shape for a in saved]:
         raise UserError(f"{path} holds a {prefix} of another shape than this agent's")
-    for variable, value in zip(variables, saved):
+    for variable, value in zip(variables, saved, strict=True):
         variable.assign(value)
 
 
@@ -184,7 +184,7 @@ def _transitions(arrays):
     states, next_states = arrays["memory/states"], arrays["memory/next_states"]
     for i, (action, reward, done) in enumerate(zip(arrays["memory/actions"].tolist(),
                                                    arrays["memory/rewards"].tolist(),
-                                                   arrays["memory/dones"].tolist())):
+                                                   arrays["memory/dones"].tolist(), strict=True)):
         yield states[i:i + 1], action, reward, next_states[i:i + 1], done
 
 

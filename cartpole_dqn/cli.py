@@ -16,8 +16,15 @@ import textwrap
 from cartpole_dqn import checkpoint
 from cartpole_dqn.environment import MAX_SCORE, RENDER_CHOICES
 from cartpole_dqn.errors import UserError
-from cartpole_dqn.evaluation import (DEFAULT_CONFIRM_EPISODES, DEFAULT_EVAL_EPISODES, DEFAULT_EVAL_EVERY,
-                                     EVERY_EPISODE_AT_500, SOLVED_THRESHOLD, STOP_THRESHOLD, TEST_EPISODES)
+from cartpole_dqn.evaluation import (
+    DEFAULT_CONFIRM_EPISODES,
+    DEFAULT_EVAL_EPISODES,
+    DEFAULT_EVAL_EVERY,
+    EVERY_EPISODE_AT_500,
+    SOLVED_THRESHOLD,
+    STOP_THRESHOLD,
+    TEST_EPISODES,
+)
 from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, add_flags, hyperparameters_from
 from cartpole_dqn.number_types import COUNT, MAX_SEED, SEED, RealNumber, WholeNumber
 from cartpole_dqn.output_files import check_file, check_plot_path

@@ -95,13 +95,13 @@ def play_greedy(q_values, envs, seeds, give_up=None) -> tuple[list[int], int]:
     still play; when it returns True, play stops: the episodes still playing
     keep the steps they lasted so far as their lengths.
     """
-    states = [env.reset(seed=seed)[0] for env, seed in zip(envs, seeds)]
+    states = [env.reset(seed=seed)[0] for env, seed in zip(envs, seeds, strict=True)]
     scores = [0] * len(envs)
     playing = list(range(len(envs)))
     while playing:
         q = np.asarray(q_values(np.asarray([states[k] for k in playing], dtype=np.float32)))
         still_playing = []
-        for k, action in zip(playing, np.argmax(q, axis=1)):
+        for k, action in zip(playing, np.argmax(q, axis=1), strict=True):
             states[k], _, terminated, truncated, _ = envs[k].step(int(action))
             scores[k] += 1
             if not (terminated or truncated):

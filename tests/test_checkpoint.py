@@ -128,7 +128,7 @@ def test_loading_a_checkpoint_restores_the_optimizer_and_all_training_state(tmp_
     assert int(reloaded.model.optimizer.iterations.numpy()) == sum(agent.scores[:3]) - 3  # one replay per step
     assert reloaded.run()[3:] == expected
     for ours, theirs in zip(reloaded.model.variables + reloaded.model.optimizer.variables,
-                            agent.model.variables + agent.model.optimizer.variables):
+                            agent.model.variables + agent.model.optimizer.variables, strict=True):
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
@@ -181,12 +181,13 @@ def test_a_checkpoint_keeps_the_target_network_and_its_update_count(tmp_path):
     agent = DQNAgent(hyperparameters, seed=0)
     agent.run()
     assert agent.since_target_update != 0  # mid-way between two updates
-    assert any(not np.array_equal(a, b) for a, b in zip(agent.model.get_weights(), agent.target_model.get_weights()))
+    assert any(not np.array_equal(a, b)
+               for a, b in zip(agent.model.get_weights(), agent.target_model.get_weights(), strict=True))
     checkpoint.save(agent, tmp_path / "ddqn.ckpt")
     reloaded = DQNAgent(hyperparameters, seed=0)
     reloaded.load(tmp_path / "ddqn.ckpt")
     assert reloaded.since_target_update == agent.since_target_update
-    for ours, theirs in zip(reloaded.target_model.get_weights(), agent.target_model.get_weights()):
+    for ours, theirs in zip(reloaded.target_model.get_weights(), agent.target_model.get_weights(), strict=True):
         np.testing.assert_array_equal(ours, theirs)
 
 

@@ -124,7 +124,7 @@ def test_evaluation_does_not_change_the_training_trajectory(tmp_path, capsys):
     assert [line for line in evaluated_lines if not line.startswith("eval:")] == plain_lines
     assert evaluated.scores == plain.scores
     assert evaluated.epsilon == plain.epsilon
-    for ours, theirs in zip(evaluated.model.get_weights(), plain.model.get_weights()):
+    for ours, theirs in zip(evaluated.model.get_weights(), plain.model.get_weights(), strict=True):
         np.testing.assert_array_equal(ours, theirs)
 
 

@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from cartpole_dqn import summary
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.gif_recorder import recording_env
 from cartpole_dqn.plots import fraction_solved, moving_average, plot_test_scores, render_loss_formula
 from cartpole_dqn.pretrained import PRETRAINED_MODEL
-from cartpole_dqn import summary
 from cartpole_dqn.run_files import RunFiles
 from cartpole_dqn.training_log import CSV_COLUMNS
 from cartpole_dqn.training_run import TrainingSettings, train

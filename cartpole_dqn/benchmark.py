@@ -48,6 +48,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -286,7 +287,7 @@ def _test(task, model_path):
     return new_agent(task.hyperparameters.replace(EPISODES=task.test_episodes), task.seed, model_path=model_path).test()
 
 
-def _test_figures(scores):
+def _test_figures(scores: list[int] | None) -> tuple[int | None, float | None]:
     if scores is None:
         return None, None
     return sum(score >= MAX_SCORE for score in scores), round(statistics.fmean(scores), 1)
@@ -443,5 +444,6 @@ def read_learning_csv(path) -> list[SeedResult]:
     types = {f.name: (float if "float" in str(f.type) else int if "int" in str(f.type) else str)
              for f in dataclasses.fields(SeedResult)}
     with open(path, newline="") as file:
-        return [SeedResult(**{name: None if value == "" else types[name](value) for name, value in row.items()})
-                for row in csv.DictReader(file)]
+        rows: list[dict[str, Any]] = [{name: None if value == "" else types[name](value) for name, value in row.items()}
+                                      for row in csv.DictReader(file)]
+    return [SeedResult(**row) for row in rows]

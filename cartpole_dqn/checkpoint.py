@@ -76,7 +76,8 @@ def save(agent, path, hooks=()) -> None:
     if agent.target_model is not None:
         arrays.update({f"target/{i}": np.asarray(v) for i, v in enumerate(agent.target_model.variables)})
     arrays.update(_memory_arrays(agent.memory, agent.state_size))
-    numpy_state = np.random.get_state()
+    numpy_state = np.random.get_state(legacy=True)
+    assert isinstance(numpy_state, tuple), "NumPy's global generator is a Mersenne Twister: its state is a tuple"
     arrays["numpy_random/keys"] = numpy_state[1]
     meta = {
         "format": FORMAT,
@@ -95,7 +96,7 @@ def save(agent, path, hooks=()) -> None:
     }
     arrays["meta"] = np.array(json.dumps(meta))
     with written_atomically(path, durable=True) as partial, open(partial, "wb") as file:
-        np.savez(file, **arrays)
+        np.savez(file, allow_pickle=False, **arrays)
 
 
 def _memory_arrays(memory, state_size):

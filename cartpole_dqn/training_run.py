@@ -173,7 +173,8 @@ def train(settings: TrainingSettings, *, agent_factory: Callable[..., DQNAgent] 
     out(f"{training_summary(agent.scores, seconds, saved, interrupted)}; {logged}")
     if evaluator is not None:
         out(evaluator.summary(settings.model, agent.saved_episodes))
-    out(watch_line(settings.model, bool(saved), evaluator.best_path if best is not None else None))
+    out(watch_line(settings.model, bool(saved), evaluator.best_path if evaluator is not None and best is not None
+                   else None))
     return TrainingResult(
         list(agent.scores), list(agent.saved_episodes), interrupted, seconds, episode_seconds, list(records), best,
         evaluator.first_reached if evaluator is not None else None,

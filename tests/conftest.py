@@ -47,6 +47,37 @@ def cli(tmp_path):
     return lambda *args, **kwargs: run_cli(*args, cwd=tmp_path, **kwargs)
 
 
+@pytest.fixture
+def cli_error(monkeypatch, tmp_path, capsys):
+    """Run ``cartpole-dqn ARGS`` in this process, in the test's folder, where it must be refused: check exit code 2
+    and one ``cartpole-dqn: error:`` line on stderr, and return that line.
+
+    A bad flag needs no fresh process to show its message.  Unless ``before_tensorflow`` is False (a model file to
+    load), the command must be refused before it loads TensorFlow: one that went on would fail here, not train.
+    """
+    monkeypatch.chdir(tmp_path)
+
+    def refused(*args, before_tensorflow=True):
+        from cartpole_dqn import cli, process
+
+        if before_tensorflow:
+            def must_not_load():
+                raise AssertionError(f"cartpole-dqn {' '.join(map(str, args))} went on to load TensorFlow")
+
+            monkeypatch.setattr(process, "import_tensorflow_quietly", must_not_load)
+            monkeypatch.setattr(cli, "import_tensorflow_quietly", must_not_load)
+        try:
+            code = cli.main([str(arg) for arg in args])
+        except SystemExit as exit_info:  # argparse's own refusals
+            code = exit_info.code
+        err = capsys.readouterr().err
+        assert code == 2, err
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("cartpole-dqn: error: "), err
+        return lines[0]
+    return refused
+
+
 @pytest.fixture(scope="session")
 def saved_model(tmp_path_factory):
     """An untrained model saved by DQNAgent.save, as the CLI would save it."""

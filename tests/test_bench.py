@@ -217,18 +217,16 @@ def test_study_writes_rows_evaluation_means_per_seed_and_the_median_plot(cli, tm
 
 
 @pytest.mark.parametrize("flag", ["--steps", "--workers"])
-def test_bench_rejects_non_positive_counts(cli, flag):
-    result = cli("bench", "--learning", flag, 0)
-    assert result.returncode == 2
-    assert result.stderr.strip() == f"cartpole-dqn: error: {flag} must be a positive whole number, got 0"
+def test_bench_rejects_non_positive_counts(cli_error, flag):
+    assert cli_error("bench", "--learning", flag, 0) == (
+        f"cartpole-dqn: error: {flag} must be a positive whole number, got 0")
 
 
 @pytest.mark.parametrize("flag", ["--csv", "--plot"])
-def test_learning_benchmark_checks_its_outputs_before_any_seed_trains(cli, tmp_path, flag):
+def test_learning_benchmark_checks_its_outputs_before_any_seed_trains(cli_error, tmp_path, flag):
     (tmp_path / "taken").mkdir()
-    result = cli("bench", "--learning", "--seeds", 1, "--max-episodes", 1, flag, "taken")
-    assert result.returncode == 2
-    assert result.stderr.strip() == f"cartpole-dqn: error: {flag} taken is a folder; it must name a file"
+    assert cli_error("bench", "--learning", "--seeds", 1, "--max-episodes", 1, flag, "taken") == (
+        f"cartpole-dqn: error: {flag} taken is a folder; it must name a file")
     assert not list(tmp_path.glob("**/*.log"))  # no seed ran
 
 

@@ -108,10 +108,9 @@ def test_a_study_on_a_local_ray_runtime_writes_the_csv_the_worker_processes_writ
         assert len((tmp_path / "study" / "tutorial-evals" / f"seed{seed}.csv").read_text().splitlines()) == 3
 
 
-def test_ray_without_learning_is_refused_in_one_line(cli):
-    result = cli("bench", "--ray")
-    assert result.returncode == 2
-    assert result.stderr == "cartpole-dqn: error: --ray runs the learning benchmark's seeds: give --learning too\n"
+def test_ray_without_learning_is_refused_in_one_line(cli_error):
+    assert cli_error("bench", "--ray") == (
+        "cartpole-dqn: error: --ray runs the learning benchmark's seeds: give --learning too")
 
 
 def test_a_study_runs_through_a_clusters_address_with_its_token(cli, tmp_path, ray_head):

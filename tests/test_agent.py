@@ -114,6 +114,7 @@ def test_episode_hook_can_stop_training():
     assert seen == [0, 1] and len(agent.scores) == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("environment, threads", [({}, 1), ({"TF_NUM_INTRAOP_THREADS": "2"}, 2)])
 def test_a_prepared_process_runs_one_thread_per_operation_unless_told_otherwise(environment, threads):
     code = ("from cartpole_dqn.process import prepare_process; from cartpole_dqn.compiled import "

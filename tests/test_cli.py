@@ -62,6 +62,7 @@ def test_human_rendering_without_a_display_says_how_to_run_headless(cli_error, s
     assert "no display available" in line and "--render none" in line
 
 
+@pytest.mark.slow
 def test_test_plays_greedy_episodes_and_summarises(cli, saved_model):
     # human rendering on SDL's dummy driver: the window code runs, nothing opens
     result = cli("test", "--model", saved_model, "--episodes", "3", "--seed", "1")
@@ -71,6 +72,7 @@ def test_test_plays_greedy_episodes_and_summarises(cli, saved_model):
     assert lines[3].startswith("test: reached 500 in 0/3 episodes, mean score")
 
 
+@pytest.mark.slow
 def test_train_prints_the_tutorials_lines_and_is_repeatable_with_a_seed(cli):
     runs = [cli("train", "--episodes", "4", "--seed", "5") for _ in range(2)]
     for result in runs:
@@ -95,6 +97,7 @@ def test_random_play(cli):
     assert result.stdout.strip().splitlines()[-1].startswith("random play: 2 games, mean length")
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_training_cleanly_and_keeps_the_saved_model(tmp_path, saved_model):
     model = tmp_path / "cartpole-dqn.h5"
     model.write_bytes(saved_model.read_bytes())

@@ -280,6 +280,7 @@ def test_a_screen_that_can_decide_nothing_is_cut_short_and_recorded_as_such(tmp_
     assert plot.read_bytes()[:4] == b"\x89PNG"  # cut screens are drawn apart from the line
 
 
+@pytest.mark.slow
 def test_train_stops_when_solved_and_the_last_line_says_what_to_watch(cli, tmp_path):
     # A threshold of 5 is met by any greedy episode (the pole needs more steps to fall).
     result = cli("train", "--episodes", 4, "--seed", 0, "--eval-episodes", 2, "--confirm-episodes", 3,
@@ -309,6 +310,7 @@ def test_train_stops_when_solved_and_the_last_line_says_what_to_watch(cli, tmp_p
     assert "test: reached 500 in" in played.stdout
 
 
+@pytest.mark.slow
 def test_stop_when_solved_without_a_value_goes_on_until_every_episode_reaches_500_and_says_so_at_the_end(cli):
     # An untrained network's greedy episodes last ~9 steps: a mean of 5 would stop after episode 0 (above).
     result = cli("train", "--episodes", 2, "--seed", 0, "--eval-episodes", 2, "--confirm-episodes", 3,

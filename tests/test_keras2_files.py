@@ -146,6 +146,7 @@ def test_keras_file_from_keras2_loads_with_the_note(tmp_path, capsys):
     assert "saved by Keras 2.15.0" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_cli_test_plays_a_keras2_file(keras2_file, cli):
     result = cli("test", "--model", keras2_file[0], "--render", "none", "--episodes", "2")
     assert result.returncode == 0, result.stderr

@@ -88,6 +88,7 @@ def test_without_ray_installed_the_flag_is_a_one_line_error_naming_the_extra(tmp
                              'pip install "cartpole-dqn[ray]"\n')
 
 
+@pytest.mark.slow
 def test_a_study_on_a_local_ray_runtime_writes_the_csv_the_worker_processes_write(cli, tmp_path):
     ray = pytest.importorskip("ray", reason=RAY_MISSING)
     from cartpole_dqn.benchmark import SeedTask, learn_one_seed, read_learning_csv
@@ -113,6 +114,7 @@ def test_ray_without_learning_is_refused_in_one_line(cli_error):
         "cartpole-dqn: error: --ray runs the learning benchmark's seeds: give --learning too")
 
 
+@pytest.mark.slow
 def test_a_study_runs_through_a_clusters_address_with_its_token(cli, tmp_path, ray_head):
     import ray
 
@@ -129,6 +131,7 @@ def test_a_study_runs_through_a_clusters_address_with_its_token(cli, tmp_path, r
     assert list(cluster_dir.glob("session_*/logs/worker-*.out"))
 
 
+@pytest.mark.slow
 def test_a_cluster_that_wants_its_token_refuses_in_one_line_that_says_how(capsys, monkeypatch, tmp_path, ray_head):
     from cartpole_dqn.cli import main
 

@@ -170,6 +170,7 @@ def test_an_update_after_every_replay_is_made_inside_the_training_call_with_the_
     assert calls == []  # replay leaves the update to the compiled call
 
 
+@pytest.mark.slow
 def test_saving_writes_the_online_network_alone_and_test_plays_it(ddqn_agent, tmp_path, cli):
     path = tmp_path / "ddqn.h5"
     ddqn_agent.save(path)
@@ -186,6 +187,7 @@ def test_saving_writes_the_online_network_alone_and_test_plays_it(ddqn_agent, tm
     assert "test: reached 500 in" in result.stdout
 
 
+@pytest.mark.slow
 def test_huber_model_saves_and_plays(tmp_path, cli):
     path = tmp_path / "huber.h5"
     agent = DQNAgent(DDQN.replace(loss="huber"), seed=0)

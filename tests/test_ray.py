@@ -77,15 +77,11 @@ def ray_head():
             shutil.rmtree(temp_dir, ignore_errors=True)
 
 
-def test_without_ray_installed_the_flag_is_a_one_line_error_naming_the_extra(tmp_path):
+def test_without_ray_installed_the_flag_is_a_one_line_error_naming_the_extra(cli_error, monkeypatch):
     # Ray hidden from this process even where it is installed: None in sys.modules makes `import ray` fail.
-    code = ("import sys; sys.modules['ray'] = None; from cartpole_dqn.cli import main; "
-            "sys.exit(main(['bench', '--learning', '--ray']))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
-    assert result.returncode == 2
-    assert result.stderr == ('cartpole-dqn: error: --ray needs Ray, which is not installed here: '
-                             'pip install "cartpole-dqn[ray]"\n')
+    monkeypatch.setitem(sys.modules, "ray", None)
+    assert cli_error("bench", "--learning", "--ray") == (
+        'cartpole-dqn: error: --ray needs Ray, which is not installed here: pip install "cartpole-dqn[ray]"')
 
 
 @pytest.mark.slow

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from typing import Protocol
+from typing import Protocol, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
@@ -31,6 +31,9 @@ from cartpole_dqn.environment import MAX_SCORE, make_env
 from cartpole_dqn.evaluation import play_greedy
 from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters
 from cartpole_dqn.model import OurModel
+
+# What ``remember`` stores: (state, action, reward, next_state, done), states shaped (1, state_size).
+Transition = tuple[np.ndarray, int, float, np.ndarray, bool]
 
 
 class EpisodeHook(Protocol):
@@ -76,12 +79,16 @@ class DQNAgent:
         self.hyperparameters = hp
         self.env = env if env is not None else make_env(render)
         self.seed = seed
-        self.state_size = int(self.env.observation_space.shape[0])
-        self.action_size = int(self.env.action_space.n)
+        observations, actions = self.env.observation_space, self.env.action_space
+        if observations.shape is None or not isinstance(actions, gym.spaces.Discrete):
+            raise TypeError(f"a DQN agent needs array observations and discrete actions, not {observations} "
+                            f"and {actions}")
+        self.state_size = int(observations.shape[0])
+        self.action_size = int(actions.n)
         self.model_path = model_path
 
         self.EPISODES = hp.EPISODES
-        self.memory = deque(maxlen=hp.memory_size)
+        self.memory: deque[Transition] = deque(maxlen=hp.memory_size)
         self.gamma = hp.gamma  # discount rate
         self.epsilon = hp.epsilon  # exploration rate
         self.epsilon_min = hp.epsilon_min
@@ -241,15 +248,15 @@ class DQNAgent:
         """The tutorial's uniform sample of the memory, as arrays."""
         return minibatch_arrays(random.sample(self.memory, min(len(self.memory), self.batch_size)))
 
-    def reward_to_store(self, reward: float, terminated: bool, truncated: bool) -> float:
+    def reward_to_store(self, reward: SupportsFloat, terminated: bool, truncated: bool) -> float:
         """The environment's reward, or done_reward for the step that ends the episode.
 
         With time_limit_reward "plain", reaching the time limit (truncated, at
         step 500) is no failure and keeps the environment's reward.
         """
         if truncated and self.hyperparameters.time_limit_reward == "plain":
-            return reward
-        return self.hyperparameters.done_reward if terminated or truncated else reward
+            return float(reward)
+        return self.hyperparameters.done_reward if terminated or truncated else float(reward)
 
     def done_to_store(self, terminated: bool, truncated: bool) -> bool:
         """The ``done`` stored with a step: whether its target stops at its reward.

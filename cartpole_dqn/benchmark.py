@@ -48,21 +48,27 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from cartpole_dqn.agent import DQNAgent
 from cartpole_dqn.compiled import threads_per_operation
 from cartpole_dqn.environment import MAX_SCORE
-from cartpole_dqn.evaluation import (DEFAULT_CONFIRM_EPISODES, DEFAULT_EVAL_EPISODES, EVERY_EPISODE_AT_500,
-                                     SOLVED_THRESHOLD, TEST_EPISODES)
+from cartpole_dqn.evaluation import (
+    DEFAULT_CONFIRM_EPISODES,
+    DEFAULT_EVAL_EPISODES,
+    EVERY_EPISODE_AT_500,
+    SOLVED_THRESHOLD,
+    TEST_EPISODES,
+)
 from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters, flag_of
 from cartpole_dqn.output_files import write_csv, written_atomically
 from cartpole_dqn.parallel import map_in_processes
 from cartpole_dqn.process import new_agent, prepare_process
+from cartpole_dqn.progress import SeedProgress, episode_reporter
 from cartpole_dqn.run_files import seed_evaluation_files, seed_evaluations, seed_log
 from cartpole_dqn.training_run import TrainingSettings, train
-from cartpole_dqn.progress import SeedProgress, episode_reporter
 from cartpole_dqn.tutorial_reference import TutorialAgent
 
 WARMUP_STEPS = 200  # more than batch_size, so timed replays use full minibatches
@@ -281,7 +287,7 @@ def _test(task, model_path):
     return new_agent(task.hyperparameters.replace(EPISODES=task.test_episodes), task.seed, model_path=model_path).test()
 
 
-def _test_figures(scores):
+def _test_figures(scores: list[int] | None) -> tuple[int | None, float | None]:
     if scores is None:
         return None, None
     return sum(score >= MAX_SCORE for score in scores), round(statistics.fmean(scores), 1)
@@ -438,5 +444,6 @@ def read_learning_csv(path) -> list[SeedResult]:
     types = {f.name: (float if "float" in str(f.type) else int if "int" in str(f.type) else str)
              for f in dataclasses.fields(SeedResult)}
     with open(path, newline="") as file:
-        return [SeedResult(**{name: None if value == "" else types[name](value) for name, value in row.items()})
-                for row in csv.DictReader(file)]
+        rows: list[dict[str, Any]] = [{name: None if value == "" else types[name](value) for name, value in row.items()}
+                                      for row in csv.DictReader(file)]
+    return [SeedResult(**row) for row in rows]

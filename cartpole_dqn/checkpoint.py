@@ -76,7 +76,8 @@ def save(agent, path, hooks=()) -> None:
     if agent.target_model is not None:
         arrays.update({f"target/{i}": np.asarray(v) for i, v in enumerate(agent.target_model.variables)})
     arrays.update(_memory_arrays(agent.memory, agent.state_size))
-    numpy_state = np.random.get_state()
+    numpy_state = np.random.get_state(legacy=True)
+    assert isinstance(numpy_state, tuple), "NumPy's global generator is a Mersenne Twister: its state is a tuple"
     arrays["numpy_random/keys"] = numpy_state[1]
     meta = {
         "format": FORMAT,
@@ -95,11 +96,11 @@ def save(agent, path, hooks=()) -> None:
     }
     arrays["meta"] = np.array(json.dumps(meta))
     with written_atomically(path, durable=True) as partial, open(partial, "wb") as file:
-        np.savez(file, **arrays)
+        np.savez(file, allow_pickle=False, **arrays)
 
 
 def _memory_arrays(memory, state_size):
-    states, actions, rewards, next_states, dones = zip(*memory) if memory else ([], [], [], [], [])
+    states, actions, rewards, next_states, dones = zip(*memory, strict=True) if memory else ([], [], [], [], [])
     shape = (-1, state_size)
     return {
         "memory/states": np.asarray(states, np.float32).reshape(shape),
@@ -175,7 +176,7 @@ def _assign(variables, arrays, prefix, path):
     saved = [arrays[f"{prefix}/{i}"] for i in range(sum(name.startswith(prefix + "/") for name in arrays))]
     if [tuple(v.shape) for v in variables] != [a.shape for a in saved]:
         raise UserError(f"{path} holds a {prefix} of another shape than this agent's")
-    for variable, value in zip(variables, saved):
+    for variable, value in zip(variables, saved, strict=True):
         variable.assign(value)
 
 
@@ -184,7 +185,7 @@ def _transitions(arrays):
     states, next_states = arrays["memory/states"], arrays["memory/next_states"]
     for i, (action, reward, done) in enumerate(zip(arrays["memory/actions"].tolist(),
                                                    arrays["memory/rewards"].tolist(),
-                                                   arrays["memory/dones"].tolist())):
+                                                   arrays["memory/dones"].tolist(), strict=True)):
         yield states[i:i + 1], action, reward, next_states[i:i + 1], done
 
 

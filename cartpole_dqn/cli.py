@@ -13,8 +13,18 @@ import sys
 
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.evaluation import TEST_EPISODES
-from cartpole_dqn.flags import (EXIT_USER_ERROR, HelpFormatter, OneLineErrorParser, add_bench_flags, add_checkpoints,
-                                add_common, add_evaluation_flags, add_model, add_test_outputs, add_training_logs)
+from cartpole_dqn.flags import (
+    EXIT_USER_ERROR,
+    HelpFormatter,
+    OneLineErrorParser,
+    add_bench_flags,
+    add_checkpoints,
+    add_common,
+    add_evaluation_flags,
+    add_model,
+    add_test_outputs,
+    add_training_logs,
+)
 from cartpole_dqn.hyperparameters import DEFAULTS, add_flags, hyperparameters_from
 from cartpole_dqn.number_types import MAX_SEED
 from cartpole_dqn.output_files import check_file, check_plot_path

@@ -32,7 +32,8 @@ from __future__ import annotations
 
 import inspect
 import os
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
@@ -50,7 +51,7 @@ class Minibatch(NamedTuple):
 
 def minibatch_arrays(transitions) -> Minibatch:
     """(state, action, reward, next_state, done) tuples, states shaped (1, n) as stored, to arrays."""
-    states, actions, rewards, next_states, dones = zip(*transitions)
+    states, actions, rewards, next_states, dones = zip(*transitions, strict=True)
     return Minibatch(np.concatenate(states).astype(np.float32, copy=False),
                      np.asarray(actions, dtype=np.int32),
                      np.asarray(rewards, dtype=np.float32),
@@ -139,7 +140,7 @@ class CompiledQNetwork:
             predictions = model(states, training=True)  # dropout active, as in fit
             loss = model.loss(y_batch, predictions)
         variables = model.trainable_variables
-        model.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        model.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
         if self.update_target_every_step:
             self._move_target_toward_online()  # reads the updated weights: ordered after apply_gradients
         return loss
@@ -152,7 +153,7 @@ class CompiledQNetwork:
 
     def _move_target_toward_online(self):
         # Trainable weights only: the Dropout layers' seed states play no part in valuing states.
-        for target, online in zip(self.target_model.trainable_variables, self.model.trainable_variables):
+        for target, online in zip(self.target_model.trainable_variables, self.model.trainable_variables, strict=True):
             target.assign(online if self.tau == 1.0 else (1.0 - self.tau) * target + self.tau * online)
 
 
@@ -194,7 +195,7 @@ def compile_function(python_function, input_signature) -> Callable:
         nonlocal concrete
         if concrete is None:
             concrete = function.get_concrete_function()
-        tensors = [tf.convert_to_tensor(arg, dtype) for arg, dtype in zip(args, dtypes)]
+        tensors = [tf.convert_to_tensor(arg, dtype) for arg, dtype in zip(args, dtypes, strict=True)]
         if USE_FLAT_ENTRY:
             return concrete._call_flat(tensors, concrete.captured_inputs)
         return concrete(*tensors)

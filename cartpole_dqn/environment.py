@@ -16,7 +16,9 @@ from cartpole_dqn.errors import UserError
 
 ENV_ID = "CartPole-v1"
 # The most steps an episode lasts, so the highest score: CartPole-v1 truncates at 500.
-MAX_SCORE = int(gym.spec(ENV_ID).max_episode_steps)
+_TIME_LIMIT = gym.spec(ENV_ID).max_episode_steps
+assert _TIME_LIMIT is not None, f"{ENV_ID} is registered with its time limit"
+MAX_SCORE = int(_TIME_LIMIT)
 RENDER_CHOICES = ("human", "none")
 # Where a window needs an X11 (or Wayland) server named by DISPLAY (or WAYLAND_DISPLAY).
 _X11_PLATFORMS = ("linux", "freebsd", "openbsd")

@@ -73,7 +73,9 @@ DEFAULT_CONFIRM_EPISODES = 30
 DEFAULT_EVAL_EVERY = 1
 TEST_EPISODES = 20  # greedy episodes of the test command; the tutorial shows 20
 # CartPole-v1's own bar for "solved" (475): the mean of first_reached, and --stop-when-solved 475's.
-SOLVED_THRESHOLD = float(gym.spec(ENV_ID).reward_threshold)
+_REWARD_THRESHOLD = gym.spec(ENV_ID).reward_threshold
+assert _REWARD_THRESHOLD is not None, f"{ENV_ID} is registered with its reward threshold"
+SOLVED_THRESHOLD = float(_REWARD_THRESHOLD)
 # Screen episode i starts from env.reset(seed=EVAL_SEED + i), confirmation
 # episode i from CONFIRM_SEED + i: far from each other and from the small
 # seeds people give to training and test.
@@ -95,13 +97,13 @@ def play_greedy(q_values, envs, seeds, give_up=None) -> tuple[list[int], int]:
     still play; when it returns True, play stops: the episodes still playing
     keep the steps they lasted so far as their lengths.
     """
-    states = [env.reset(seed=seed)[0] for env, seed in zip(envs, seeds)]
+    states = [env.reset(seed=seed)[0] for env, seed in zip(envs, seeds, strict=True)]
     scores = [0] * len(envs)
     playing = list(range(len(envs)))
     while playing:
         q = np.asarray(q_values(np.asarray([states[k] for k in playing], dtype=np.float32)))
         still_playing = []
-        for k, action in zip(playing, np.argmax(q, axis=1)):
+        for k, action in zip(playing, np.argmax(q, axis=1), strict=True):
             states[k], _, terminated, truncated, _ = envs[k].step(int(action))
             scores[k] += 1
             if not (terminated or truncated):
@@ -119,7 +121,7 @@ class GreedyEpisodes:
 
     def __init__(self, episodes: int, first_seed: int):
         self.seeds = [first_seed + i for i in range(episodes)]
-        self._envs = None  # made when first played: a run may never need them
+        self._envs: list[gym.Env] | None = None  # made when first played: a run may never need them
 
     def play(self, q_values, give_up=None) -> tuple[list[int], int]:
         """The episodes' lengths and how many ended: see :func:`play_greedy`."""
@@ -180,7 +182,10 @@ class EvaluationRecord:
     @property
     def rank(self) -> tuple[int, float]:
         """How the best model is chosen: the most episodes at 500, then the highest mean (a confirmed record)."""
-        return self.total_at500, self.score
+        total_at500, score = self.total_at500, self.score
+        if total_at500 is None or score is None:
+            raise ValueError("only a confirmed evaluation has a rank")
+        return total_at500, score
 
 
 class Evaluator:

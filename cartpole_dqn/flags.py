@@ -14,8 +14,14 @@ import textwrap
 
 from cartpole_dqn import checkpoint
 from cartpole_dqn.environment import MAX_SCORE, RENDER_CHOICES
-from cartpole_dqn.evaluation import (DEFAULT_CONFIRM_EPISODES, DEFAULT_EVAL_EPISODES, DEFAULT_EVAL_EVERY,
-                                     EVERY_EPISODE_AT_500, SOLVED_THRESHOLD, STOP_THRESHOLD)
+from cartpole_dqn.evaluation import (
+    DEFAULT_CONFIRM_EPISODES,
+    DEFAULT_EVAL_EPISODES,
+    DEFAULT_EVAL_EVERY,
+    EVERY_EPISODE_AT_500,
+    SOLVED_THRESHOLD,
+    STOP_THRESHOLD,
+)
 from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS
 from cartpole_dqn.number_types import COUNT, MAX_SEED, SEED, RealNumber, WholeNumber
 from cartpole_dqn.parallel import available_cores

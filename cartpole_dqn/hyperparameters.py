@@ -87,7 +87,7 @@ class Hyperparameters:
         False, "at the time limit (500 steps, a cut, not a fall) value the next state as after any other "
         "step instead of ending the target there (needs --time-limit-reward plain)")
 
-    def validated(self) -> "Hyperparameters":
+    def validated(self) -> Hyperparameters:
         """Return self, or raise UserError naming the first impossible value."""
         for f in dataclasses.fields(self):
             value, number, choices = getattr(self, f.name), f.metadata["number"], f.metadata["choices"]
@@ -106,10 +106,10 @@ class Hyperparameters:
                             "a step that is no failure cannot carry the failure's reward")
         return self
 
-    def replace(self, **changes) -> "Hyperparameters":
+    def replace(self, **changes) -> Hyperparameters:
         return dataclasses.replace(self, **changes)
 
-    def differences(self, base: "Hyperparameters") -> dict[str, object]:
+    def differences(self, base: Hyperparameters) -> dict[str, object]:
         """The fields whose values differ from ``base``'s, with this recipe's values."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                 if getattr(self, f.name) != getattr(base, f.name)}

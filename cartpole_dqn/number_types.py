@@ -13,6 +13,7 @@ import argparse
 import math
 import numbers
 import sys
+from collections.abc import Callable
 
 from cartpole_dqn.errors import UserError
 
@@ -24,8 +25,14 @@ MAX_SEED = 2**32 - 1
 class _NumberType:
     """An argparse type: parse the text, then ``check`` the number."""
 
-    parse = None  # int or float
+    parse: Callable[[str], float]  # int or float
     __name__ = "number"  # argparse names the type in some of its messages
+
+    def requirement(self) -> str:
+        raise NotImplementedError
+
+    def check(self, value: object) -> numbers.Real:
+        raise NotImplementedError
 
     def __call__(self, text: str):
         try:
@@ -59,11 +66,11 @@ class WholeNumber(_NumberType):
             return "a positive whole number"
         return f"a whole number of at least {self.minimum}"
 
-    def check(self, value) -> int:
+    def check(self, value: object) -> numbers.Integral:
         """``value`` itself, or ValueError('must be ...') naming what it must be."""
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < self.minimum:
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < self.minimum:
             raise ValueError(f"must be {self.requirement()}, got {value!r}")
-        if value > self.maximum:
+        if int(value) > self.maximum:
             raise ValueError(f"must be {self.requirement()} up to {self.maximum}, got {value!r}"
                              if self.maximum == sys.maxsize else f"must be {self.requirement()}, got {value!r}")
         return value
@@ -91,14 +98,14 @@ class RealNumber(_NumberType):
             return "positive" if (low == 0 and self.low_open) else f"at least {low:g}"
         return "a finite number"
 
-    def contains(self, value: float) -> bool:
+    def contains(self, value: numbers.Real | float) -> bool:
         if not math.isfinite(value):
             return False
         if self.low is not None and (value <= self.low if self.low_open else value < self.low):
             return False
         return self.high is None or (value < self.high if self.high_open else value <= self.high)
 
-    def check(self, value) -> float:
+    def check(self, value: object) -> numbers.Real:
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not self.contains(value):
             raise ValueError(f"must be {self.requirement()}, got {value!r}")
         return value

@@ -99,12 +99,12 @@ def written_atomically(path, durable: bool = False):
     An OSError becomes a one-line UserError.
     """
     path = Path(path)
-    partial = None
+    partial: Path | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+        handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
         os.close(handle)
-        partial = Path(partial)
+        partial = Path(name)
         yield partial
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
         os.chmod(partial, 0o666 & ~_umask())

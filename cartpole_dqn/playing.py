@@ -10,8 +10,8 @@ the GIF and the plot.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from cartpole_dqn import checkpoint
 from cartpole_dqn.environment import make_env

@@ -160,7 +160,7 @@ def plot_evaluation_medians(curves, path, threshold, title="Greedy evaluation ov
     for label, seeds in curves.items():
         longest = max(len(means) for means in seeds)
         padded = np.full((len(seeds), longest), np.nan)
-        for row, means in zip(padded, seeds):
+        for row, means in zip(padded, seeds, strict=True):
             row[:len(means)] = means
         low, median, high = np.nanpercentile(padded, [25, 50, 75], axis=0)
         episodes = np.arange(longest)

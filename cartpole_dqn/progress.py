@@ -91,7 +91,9 @@ class SeedProgress:
             with contextlib.suppress(OSError, EOFError):
                 self._queue.put(_DONE)
             self._reader.join()
-            self._manager.shutdown()
             self._reader = None
+        if self._manager is not None:
+            self._manager.shutdown()
+            self._manager = None
         for bar in self._bars.values():
             bar.close()

@@ -26,11 +26,11 @@ def summarize_test(scores) -> str:
     mean = sum(scores) / len(scores) if scores else 0.0
     header = ("episodes", f"reached {MAX_SCORE}", "mean", "min", "max")
     row = (len(scores), reached, f"{mean:.1f}", min(scores, default="-"), max(scores, default="-"))
-    widths = [max(len(h), len(str(v))) for h, v in zip(header, row)]
+    widths = [max(len(h), len(str(v))) for h, v in zip(header, row, strict=True)]
     return "\n".join([
         f"test: reached {MAX_SCORE} in {reached}/{len(scores)} episodes, mean score {mean:.1f}",
-        "  ".join(h.rjust(w) for h, w in zip(header, widths)),
-        "  ".join(str(v).rjust(w) for v, w in zip(row, widths)),
+        "  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True)),
+        "  ".join(str(v).rjust(w) for v, w in zip(row, widths, strict=True)),
     ])
 
 

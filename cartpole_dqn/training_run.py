@@ -35,14 +35,21 @@ run prints the same episodes with or without them.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from cartpole_dqn import checkpoint
 from cartpole_dqn.errors import UserError
-from cartpole_dqn.evaluation import (DEFAULT_CONFIRM_EPISODES, DEFAULT_EVAL_EPISODES, DEFAULT_EVAL_EVERY,
-                                     EvaluationRecord, Evaluator, watch_line)
+from cartpole_dqn.evaluation import (
+    DEFAULT_CONFIRM_EPISODES,
+    DEFAULT_EVAL_EPISODES,
+    DEFAULT_EVAL_EVERY,
+    EvaluationRecord,
+    Evaluator,
+    watch_line,
+)
 from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters
 from cartpole_dqn.output_files import check_file, check_folder, check_model_path
 from cartpole_dqn.process import new_agent
@@ -166,7 +173,8 @@ def train(settings: TrainingSettings, *, agent_factory: Callable[..., DQNAgent] 
     out(f"{training_summary(agent.scores, seconds, saved, interrupted)}; {logged}")
     if evaluator is not None:
         out(evaluator.summary(settings.model, agent.saved_episodes))
-    out(watch_line(settings.model, bool(saved), evaluator.best_path if best is not None else None))
+    out(watch_line(settings.model, bool(saved), evaluator.best_path if evaluator is not None and best is not None
+                   else None))
     return TrainingResult(
         list(agent.scores), list(agent.saved_episodes), interrupted, seconds, episode_seconds, list(records), best,
         evaluator.first_reached if evaluator is not None else None,

@@ -1,4 +1,4 @@
-"""Shared test setup: headless rendering, a CLI runner and a saved model.
+"""Shared test setup: headless rendering, a CLI runner, a saved model and agents to test.
 
 Tests never open a real window (SDL's dummy video driver) and never
 download anything.
@@ -6,6 +6,7 @@ download anything.
 
 import contextlib
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -46,6 +47,37 @@ def cli(tmp_path):
     return lambda *args, **kwargs: run_cli(*args, cwd=tmp_path, **kwargs)
 
 
+@pytest.fixture
+def cli_error(monkeypatch, tmp_path, capsys):
+    """Run ``cartpole-dqn ARGS`` in this process, in the test's folder, where it must be refused: check exit code 2
+    and one ``cartpole-dqn: error:`` line on stderr, and return that line.
+
+    A bad flag needs no fresh process to show its message.  Unless ``before_tensorflow`` is False (a model file to
+    load), the command must be refused before it loads TensorFlow: one that went on would fail here, not train.
+    """
+    monkeypatch.chdir(tmp_path)
+
+    def refused(*args, before_tensorflow=True):
+        from cartpole_dqn import cli, process
+
+        if before_tensorflow:
+            def must_not_load():
+                raise AssertionError(f"cartpole-dqn {' '.join(map(str, args))} went on to load TensorFlow")
+
+            monkeypatch.setattr(process, "import_tensorflow_quietly", must_not_load)
+            monkeypatch.setattr(cli, "import_tensorflow_quietly", must_not_load)
+        try:
+            code = cli.main([str(arg) for arg in args])
+        except SystemExit as exit_info:  # argparse's own refusals
+            code = exit_info.code
+        err = capsys.readouterr().err
+        assert code == 2, err
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("cartpole-dqn: error: "), err
+        return lines[0]
+    return refused
+
+
 @pytest.fixture(scope="session")
 def saved_model(tmp_path_factory):
     """An untrained model saved by DQNAgent.save, as the CLI would save it."""
@@ -64,3 +96,16 @@ def seeded_agent(hyperparameters=None, seed=0, **options):
 
     prepare_process(seed)
     return DQNAgent(hyperparameters or DEFAULTS, seed=seed, **options)
+
+
+def fill_memory(agent, steps=300):
+    """Random play into the agent's memory, stored the way run() stores it."""
+    state, _ = agent.env.reset(seed=7)
+    state = state.reshape(1, -1)
+    for _ in range(steps):
+        action = random.randrange(agent.action_size)
+        next_state, reward, terminated, truncated, _ = agent.env.step(action)
+        done = terminated or truncated
+        next_state = next_state.reshape(1, -1)
+        agent.remember(state, action, agent.reward_to_store(reward, terminated, truncated), next_state, done)
+        state = agent.env.reset()[0].reshape(1, -1) if done else next_state

@@ -58,7 +58,8 @@ def test_run_replays_after_every_step_that_does_not_end_the_episode(capsys):
         epsilons.append(epsilons[-1] * 0.99)
     replays_so_far = np.cumsum(scores) - np.arange(1, 4)
     assert capsys.readouterr().out.splitlines() == [
-        f"episode: {e}/3, score: {s}, e: {epsilons[n]:.2}" for e, s, n in zip(range(3), scores, replays_so_far)]
+        f"episode: {e}/3, score: {s}, e: {epsilons[n]:.2}"
+        for e, s, n in zip(range(3), scores, replays_so_far, strict=True)]
 
 
 def test_replay_hands_act_the_q_values_of_the_updated_network():
@@ -66,7 +67,7 @@ def test_replay_hands_act_the_q_values_of_the_updated_network():
     agent.replays, agent.acted = 0, []
     agent.run()
     first_steps = [0, agent.scores[0]]  # no replay before an episode's first action
-    for step, (state, q_values) in enumerate(agent.acted):
+    for step, (_state, q_values) in enumerate(agent.acted):
         assert (q_values is None) == (step in first_steps)
     # the hand-off is Q(state) of the network after the replay that returned it
     state = agent.acted[-1][0]
@@ -113,6 +114,7 @@ def test_episode_hook_can_stop_training():
     assert seen == [0, 1] and len(agent.scores) == 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("environment, threads", [({}, 1), ({"TF_NUM_INTRAOP_THREADS": "2"}, 2)])
 def test_a_prepared_process_runs_one_thread_per_operation_unless_told_otherwise(environment, threads):
     code = ("from cartpole_dqn.process import prepare_process; from cartpole_dqn.compiled import "

@@ -28,6 +28,7 @@ LEARNING_LINE = re.compile(
     r"median_seconds_to_first_reached=(\d+\.\d|none) median_stays_solved=(\d\.\d\d|none)")
 
 
+@pytest.mark.slow
 def test_speed_benchmark_ends_with_machine_readable_line(cli):
     result = cli("bench", "--steps", 20, "--tutorial-steps", 1, "--updates", 2, "--batch-size", 8)
     assert result.returncode == 0, result.stderr
@@ -37,6 +38,7 @@ def test_speed_benchmark_ends_with_machine_readable_line(cli):
     assert "threads: 1 per TensorFlow operation" in result.stdout  # the process setting, stated
 
 
+@pytest.mark.slow
 def test_learning_benchmark_runs_seeds_in_worker_processes_and_writes_csv_logs_and_plot(cli, tmp_path):
     result = cli("bench", "--learning", "--seeds", 3, "--max-episodes", 2, "--batch-size", 8, "--workers", 2,
                  "--csv", "out/tutorial.csv")
@@ -63,6 +65,7 @@ def test_learning_benchmark_runs_seeds_in_worker_processes_and_writes_csv_logs_a
     assert not list(tmp_path.glob("**/*.h5"))  # models go to a scratch folder, never the working one
 
 
+@pytest.mark.slow
 def test_one_seed_is_a_picklable_function_of_plain_values_giving_the_same_result_in_any_process():
     import pickle
 
@@ -123,6 +126,7 @@ def run_cli_on_a_terminal(*args, cwd):
     return process.returncode, out, b"".join(shown).decode()
 
 
+@pytest.mark.slow
 def test_learning_benchmark_shows_each_seeds_progress_on_a_terminal_and_the_same_stdout(tmp_path):
     code, out, shown = run_cli_on_a_terminal("bench", "--learning", "--seeds", 2, "--max-episodes", 2,
                                              "--batch-size", 8, "--workers", 2, "--csv", "out/tutorial.csv",
@@ -198,6 +202,7 @@ def test_keep_training_runs_every_episode_where_stop_when_solved_stops():
     assert kept.stays_solved is not None
 
 
+@pytest.mark.slow
 def test_study_writes_rows_evaluation_means_per_seed_and_the_median_plot(cli, tmp_path):
     result = cli("bench", "--learning", "--keep-training", "--seeds", 2, "--max-episodes", 2, "--batch-size", 8,
                  "--workers", 2, "--csv", "study/ddqn.csv", "--preset", "ddqn", "--plot", "study.png")
@@ -217,18 +222,16 @@ def test_study_writes_rows_evaluation_means_per_seed_and_the_median_plot(cli, tm
 
 
 @pytest.mark.parametrize("flag", ["--steps", "--workers"])
-def test_bench_rejects_non_positive_counts(cli, flag):
-    result = cli("bench", "--learning", flag, 0)
-    assert result.returncode == 2
-    assert result.stderr.strip() == f"cartpole-dqn: error: {flag} must be a positive whole number, got 0"
+def test_bench_rejects_non_positive_counts(cli_error, flag):
+    assert cli_error("bench", "--learning", flag, 0) == (
+        f"cartpole-dqn: error: {flag} must be a positive whole number, got 0")
 
 
 @pytest.mark.parametrize("flag", ["--csv", "--plot"])
-def test_learning_benchmark_checks_its_outputs_before_any_seed_trains(cli, tmp_path, flag):
+def test_learning_benchmark_checks_its_outputs_before_any_seed_trains(cli_error, tmp_path, flag):
     (tmp_path / "taken").mkdir()
-    result = cli("bench", "--learning", "--seeds", 1, "--max-episodes", 1, flag, "taken")
-    assert result.returncode == 2
-    assert result.stderr.strip() == f"cartpole-dqn: error: {flag} taken is a folder; it must name a file"
+    assert cli_error("bench", "--learning", "--seeds", 1, "--max-episodes", 1, flag, "taken") == (
+        f"cartpole-dqn: error: {flag} taken is a folder; it must name a file")
     assert not list(tmp_path.glob("**/*.log"))  # no seed ran
 
 

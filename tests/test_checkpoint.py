@@ -52,6 +52,7 @@ def finish(process):
     return out
 
 
+@pytest.mark.slow
 def test_a_run_killed_twice_and_resumed_prints_and_ends_as_the_uninterrupted_run(tmp_path):
     whole = start(tmp_path, "--model", "whole.h5")
     # The second run is killed right after an episode line (while it evaluates, logs and checkpoints)...
@@ -128,7 +129,7 @@ def test_loading_a_checkpoint_restores_the_optimizer_and_all_training_state(tmp_
     assert int(reloaded.model.optimizer.iterations.numpy()) == sum(agent.scores[:3]) - 3  # one replay per step
     assert reloaded.run()[3:] == expected
     for ours, theirs in zip(reloaded.model.variables + reloaded.model.optimizer.variables,
-                            agent.model.variables + agent.model.optimizer.variables):
+                            agent.model.variables + agent.model.optimizer.variables, strict=True):
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
@@ -181,15 +182,17 @@ def test_a_checkpoint_keeps_the_target_network_and_its_update_count(tmp_path):
     agent = DQNAgent(hyperparameters, seed=0)
     agent.run()
     assert agent.since_target_update != 0  # mid-way between two updates
-    assert any(not np.array_equal(a, b) for a, b in zip(agent.model.get_weights(), agent.target_model.get_weights()))
+    assert any(not np.array_equal(a, b)
+               for a, b in zip(agent.model.get_weights(), agent.target_model.get_weights(), strict=True))
     checkpoint.save(agent, tmp_path / "ddqn.ckpt")
     reloaded = DQNAgent(hyperparameters, seed=0)
     reloaded.load(tmp_path / "ddqn.ckpt")
     assert reloaded.since_target_update == agent.since_target_update
-    for ours, theirs in zip(reloaded.target_model.get_weights(), agent.target_model.get_weights()):
+    for ours, theirs in zip(reloaded.target_model.get_weights(), agent.target_model.get_weights(), strict=True):
         np.testing.assert_array_equal(ours, theirs)
 
 
+@pytest.mark.slow
 def test_an_unseeded_run_keeps_a_checkpoint_and_resumes_from_it(cli, tmp_path):
     first = cli("train", "--episodes", 2, "--eval-episodes", 0, "--checkpoint-every", 0)
     assert first.returncode == 0, first.stderr
@@ -203,6 +206,7 @@ def test_an_unseeded_run_keeps_a_checkpoint_and_resumes_from_it(cli, tmp_path):
     assert set(meta["hooks"]) == {"training_log"}  # a stable name, not a class name
 
 
+@pytest.mark.slow
 def test_a_run_killed_after_its_first_episode_resumes_though_no_interval_passed(tmp_path):
     run = ["train", "--seed", "3", "--eval-episodes", "0", "--render", "none"]  # checkpoints every 60 s
     killed = subprocess.Popen([sys.executable, "-m", "cartpole_dqn", *run, "--episodes", "1000"], cwd=tmp_path,

@@ -31,7 +31,7 @@ def calls_through(monkeypatch, flat: bool):
 def test_the_flat_entry_and_the_public_call_compute_the_same(monkeypatch):
     flat = calls_through(monkeypatch, flat=True)
     public = calls_through(monkeypatch, flat=False)
-    for a, b in zip(flat, public):
+    for a, b in zip(flat, public, strict=True):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(flat[0][:1], flat[2])  # the step moved the network
 

@@ -69,7 +69,7 @@ def write_keras2_file(model, path):
         weights = f.create_group("model_weights")
         weights.attrs.update({"layer_names": [n.encode() for n in names],
                               "backend": b"tensorflow", "keras_version": b"2.2.4"})
-        for layer, name in zip(model.layers, names):
+        for layer, name in zip(model.layers, names, strict=True):
             group = weights.create_group(name)
             variables = {f"{name}/{v.name}:0": v.numpy() for v in layer.weights}
             group.attrs["weight_names"] = [k.encode() for k in variables]
@@ -108,7 +108,7 @@ def test_agent_load_of_keras2_file_trains_with_the_agents_optimizer(keras2_file)
     agent.load(keras2_file[0])
     assert isinstance(agent.model.optimizer, keras.optimizers.Adam)
     assert float(agent.model.optimizer.learning_rate) == pytest.approx(agent.hyperparameters.learning_rate)
-    for state, next_state in zip(STATES[:-1], STATES[1:]):
+    for state, next_state in zip(STATES[:-1], STATES[1:], strict=True):
         agent.remember(state[None], 0, 1.0, next_state[None], False)
     loaded = agent.model.predict(STATES, verbose=0)
     np.testing.assert_allclose(loaded, keras2_file[1](STATES, training=False), rtol=1e-5)
@@ -146,6 +146,7 @@ def test_keras_file_from_keras2_loads_with_the_note(tmp_path, capsys):
     assert "saved by Keras 2.15.0" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_cli_test_plays_a_keras2_file(keras2_file, cli):
     result = cli("test", "--model", keras2_file[0], "--render", "none", "--episodes", "2")
     assert result.returncode == 0, result.stderr

@@ -28,6 +28,7 @@ def test_our_model_is_the_tutorials_network():
     assert model.optimizer.learning_rate.numpy() == pytest.approx(0.001)
 
 
+@pytest.mark.slow
 def test_saved_model_loads_in_a_fresh_process_predicts_and_trains(saved_model):
     script = textwrap.dedent(f"""
         import numpy as np, keras

@@ -138,6 +138,7 @@ def test_save_model_writes_through_a_unique_temporary_file(tmp_path, monkeypatch
     assert os.listdir(tmp_path) == ["m.keras"]
 
 
+@pytest.mark.slow
 def test_with_log_dir_every_log_goes_there_and_nothing_empty_is_left(cli, tmp_path):
     result = cli("train", "--episodes", 2, "--seed", 1, "--eval-episodes", 2, "--eval-every", 2,
                  "--log-dir", "logs", "--model", "models/m.h5", "--tensorboard", "tb")

@@ -77,17 +77,14 @@ def ray_head():
             shutil.rmtree(temp_dir, ignore_errors=True)
 
 
-def test_without_ray_installed_the_flag_is_a_one_line_error_naming_the_extra(tmp_path):
+def test_without_ray_installed_the_flag_is_a_one_line_error_naming_the_extra(cli_error, monkeypatch):
     # Ray hidden from this process even where it is installed: None in sys.modules makes `import ray` fail.
-    code = ("import sys; sys.modules['ray'] = None; from cartpole_dqn.cli import main; "
-            "sys.exit(main(['bench', '--learning', '--ray']))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
-    assert result.returncode == 2
-    assert result.stderr == ('cartpole-dqn: error: --ray needs Ray, which is not installed here: '
-                             'pip install "cartpole-dqn[ray]"\n')
+    monkeypatch.setitem(sys.modules, "ray", None)
+    assert cli_error("bench", "--learning", "--ray") == (
+        'cartpole-dqn: error: --ray needs Ray, which is not installed here: pip install "cartpole-dqn[ray]"')
 
 
+@pytest.mark.slow
 def test_a_study_on_a_local_ray_runtime_writes_the_csv_the_worker_processes_write(cli, tmp_path):
     ray = pytest.importorskip("ray", reason=RAY_MISSING)
     from cartpole_dqn.benchmark import SeedTask, learn_one_seed, read_learning_csv
@@ -108,12 +105,12 @@ def test_a_study_on_a_local_ray_runtime_writes_the_csv_the_worker_processes_writ
         assert len((tmp_path / "study" / "tutorial-evals" / f"seed{seed}.csv").read_text().splitlines()) == 3
 
 
-def test_ray_without_learning_is_refused_in_one_line(cli):
-    result = cli("bench", "--ray")
-    assert result.returncode == 2
-    assert result.stderr == "cartpole-dqn: error: --ray runs the learning benchmark's seeds: give --learning too\n"
+def test_ray_without_learning_is_refused_in_one_line(cli_error):
+    assert cli_error("bench", "--ray") == (
+        "cartpole-dqn: error: --ray runs the learning benchmark's seeds: give --learning too")
 
 
+@pytest.mark.slow
 def test_a_study_runs_through_a_clusters_address_with_its_token(cli, tmp_path, ray_head):
     import ray
 
@@ -130,6 +127,7 @@ def test_a_study_runs_through_a_clusters_address_with_its_token(cli, tmp_path, r
     assert list(cluster_dir.glob("session_*/logs/worker-*.out"))
 
 
+@pytest.mark.slow
 def test_a_cluster_that_wants_its_token_refuses_in_one_line_that_says_how(capsys, monkeypatch, tmp_path, ray_head):
     from cartpole_dqn.cli import main
 

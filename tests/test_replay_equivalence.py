@@ -14,20 +14,7 @@ import pytest
 from cartpole_dqn.compiled import minibatch_arrays
 from cartpole_dqn.hyperparameters import DEFAULTS, PRESETS
 from cartpole_dqn.tutorial_reference import tutorial_replay, tutorial_targets
-from conftest import seeded_agent
-
-
-def fill_memory(agent, steps=300):
-    """Random play into the agent's memory, stored the way run() stores it."""
-    state, _ = agent.env.reset(seed=7)
-    state = state.reshape(1, -1)
-    for _ in range(steps):
-        action = random.randrange(agent.action_size)
-        next_state, reward, terminated, truncated, _ = agent.env.step(action)
-        done = terminated or truncated
-        next_state = next_state.reshape(1, -1)
-        agent.remember(state, action, agent.reward_to_store(reward, terminated, truncated), next_state, done)
-        state = agent.env.reset()[0].reshape(1, -1) if done else next_state
+from conftest import fill_memory, seeded_agent
 
 
 def trained_agent(hyperparameters):
@@ -86,7 +73,7 @@ def test_replay_trains_as_the_tutorials_replay():
 
     changed = False
     for mine, theirs, start in zip(ours.model.get_weights(), tutorials.model.get_weights(),
-                                   source.model.get_weights()):
+                                   source.model.get_weights(), strict=True):
         np.testing.assert_allclose(mine, theirs, atol=1e-5)
         changed |= not np.allclose(theirs, start)
     assert changed, "the step did not move the weights"

@@ -12,13 +12,13 @@ import h5py
 import numpy as np
 import pytest
 
-from cartpole_dqn.agent import DQNAgent
 from cartpole_dqn import model as model_io
+from cartpole_dqn.agent import DQNAgent
 from cartpole_dqn.compiled import CompiledQNetwork, minibatch_arrays
 from cartpole_dqn.hyperparameters import DEFAULTS, PRESETS
 from cartpole_dqn.model import load_model
 from cartpole_dqn.tutorial_reference import ddqn_lesson_targets
-from test_replay_equivalence import fill_memory
+from conftest import fill_memory, seeded_agent
 
 DDQN = PRESETS["ddqn"]
 SMALL = DEFAULTS.replace(batch_size=8)
@@ -26,8 +26,12 @@ SMALL = DEFAULTS.replace(batch_size=8)
 
 @pytest.fixture(scope="module")
 def ddqn_agent():
-    """A ddqn agent whose online network has moved away from its target network."""
-    agent = DQNAgent(DDQN.replace(gamma=0.9), seed=3)
+    """A ddqn agent whose online network has moved away from its target network.
+
+    Made in a seeded process: its weights, memory and minibatches must not depend on what earlier tests drew
+    from the global random streams (with some weights the two networks pick the same next action everywhere).
+    """
+    agent = seeded_agent(DDQN.replace(gamma=0.9), seed=3)
     fill_memory(agent, steps=DDQN.train_start + 200)
     for _ in range(30):
         agent.replay()  # no episode ends here, so the target network keeps its first weights
@@ -35,7 +39,7 @@ def ddqn_agent():
 
 
 def _weights_equal(a, b):
-    return all(np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights()))
+    return all(np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights(), strict=True))
 
 
 def test_batched_ddqn_targets_equal_the_lessons_per_sample_targets(ddqn_agent):
@@ -55,6 +59,10 @@ def test_batched_ddqn_targets_equal_the_lessons_per_sample_targets(ddqn_agent):
     rows = np.arange(len(actions))
     online_next = agent.model.predict(next_states, verbose=0)
     target_next = agent.target_model.predict(next_states, verbose=0)
+    # Where both networks pick the same next action, Double DQN's target is the target network's max:
+    # only a minibatch where they differ can tell the two apart.
+    assert (online_next.argmax(axis=1) != target_next.argmax(axis=1))[~dones].any(), \
+        "need next states where the online and the target network pick different actions"
     for plain_next_value in (online_next.max(axis=1), target_next.max(axis=1)):
         plain = np.where(dones, rewards, rewards + agent.gamma * plain_next_value)
         assert not np.allclose(y_batched[rows, actions], plain, atol=1e-3)
@@ -89,7 +97,7 @@ def test_hard_update_copies_the_online_network_every_n_replays_and_only_then():
     assert _weights_equal(agent.target_model, agent.model)  # starts as a copy
     for _ in range(2):
         agent.replay()
-        assert all(np.array_equal(w, w0) for w, w0 in zip(agent.target_model.get_weights(), start))
+        assert all(np.array_equal(w, w0) for w, w0 in zip(agent.target_model.get_weights(), start, strict=True))
     assert not _weights_equal(agent.target_model, agent.model)
     agent.replay()
     assert _weights_equal(agent.target_model, agent.model)
@@ -101,9 +109,9 @@ def test_soft_update_moves_the_target_tau_of_the_way_at_each_update_only():
     agent = _agent_with_memory(SMALL.replace(target_update_every=2, tau=0.25))
     start = agent.target_model.get_weights()
     agent.replay()
-    assert all(np.array_equal(w, w0) for w, w0 in zip(agent.target_model.get_weights(), start))
+    assert all(np.array_equal(w, w0) for w, w0 in zip(agent.target_model.get_weights(), start, strict=True))
     agent.replay()
-    for target, online, old in zip(agent.target_model.get_weights(), agent.model.get_weights(), start):
+    for target, online, old in zip(agent.target_model.get_weights(), agent.model.get_weights(), start, strict=True):
         np.testing.assert_allclose(target, 0.75 * old + 0.25 * online, rtol=1e-6, atol=1e-7)
     assert not _weights_equal(agent.target_model, agent.model)
 
@@ -134,7 +142,8 @@ def test_ddqn_soft_bootstrap_moves_the_target_half_a_percent_after_every_replay(
     for _ in range(2):
         before = agent.target_model.get_weights()
         agent.replay()
-        for target, online, old in zip(agent.target_model.get_weights(), agent.model.get_weights(), before):
+        for target, online, old in zip(agent.target_model.get_weights(), agent.model.get_weights(), before,
+                                       strict=True):
             np.testing.assert_allclose(target, 0.995 * old + 0.005 * online, rtol=1e-6, atol=1e-7)
     assert not _weights_equal(agent.target_model, agent.model)
 
@@ -161,6 +170,7 @@ def test_an_update_after_every_replay_is_made_inside_the_training_call_with_the_
     assert calls == []  # replay leaves the update to the compiled call
 
 
+@pytest.mark.slow
 def test_saving_writes_the_online_network_alone_and_test_plays_it(ddqn_agent, tmp_path, cli):
     path = tmp_path / "ddqn.h5"
     ddqn_agent.save(path)
@@ -177,6 +187,7 @@ def test_saving_writes_the_online_network_alone_and_test_plays_it(ddqn_agent, tm
     assert "test: reached 500 in" in result.stdout
 
 
+@pytest.mark.slow
 def test_huber_model_saves_and_plays(tmp_path, cli):
     path = tmp_path / "huber.h5"
     agent = DQNAgent(DDQN.replace(loss="huber"), seed=0)

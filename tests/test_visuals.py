@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from cartpole_dqn import summary
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.gif_recorder import recording_env
 from cartpole_dqn.plots import fraction_solved, moving_average, plot_test_scores, render_loss_formula
 from cartpole_dqn.pretrained import PRETRAINED_MODEL
-from cartpole_dqn import summary
 from cartpole_dqn.run_files import RunFiles
 from cartpole_dqn.training_log import CSV_COLUMNS
 from cartpole_dqn.training_run import TrainingSettings, train
@@ -197,6 +197,7 @@ def test_tensorboard_scalars(tmp_path):
                        ("score", 1): 40, ("epsilon", 1): 0.5, ("memory", 1): 7}
 
 
+@pytest.mark.slow
 def test_cli_test_records_gif_and_plot_without_a_display(cli, tmp_path, saved_model):
     no_display = {"DISPLAY": "", "WAYLAND_DISPLAY": "", "SDL_VIDEODRIVER": ""}
     result = cli("test", "--model", saved_model, "--episodes", "2", "--seed", "0", "--render", "none",
@@ -208,6 +209,7 @@ def test_cli_test_records_gif_and_plot_without_a_display(cli, tmp_path, saved_mo
     assert is_png(tmp_path / "out" / "scores.png")
 
 
+@pytest.mark.slow
 def test_pretrained_model_is_small_and_plays(cli):
     with h5py.File(PRETRAINED_MODEL) as saved:
         assert "optimizer_weights" not in saved

@@ -100,6 +100,7 @@ def watch_until_cartpole(process, display, timeout=300):
     return seen
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [
     ("test", "--pretrained", "--episodes", "1", "--seed", "0"),
     ("train", "--render", "human", "--episodes", "10", "--seed", "0", "--eval-episodes", "0"),
@@ -117,6 +118,7 @@ def test_window_shows_the_game_after_tensorflow_is_loaded(x_display, tmp_path, a
         assert "test: reached 500 in 1/1 episodes" in out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command, closing_line", [
     (("test", "--pretrained", "--episodes", "3", "--seed", "0"), "test: reached 500 in 0/0 episodes"),
     (("train", "--render", "human", "--episodes", "50", "--seed", "0", "--eval-episodes", "0"),

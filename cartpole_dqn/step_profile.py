@@ -62,10 +62,10 @@ def _parts(agent):
         return tape.gradient(loss, variables)
 
     def dropout_layers():
-        return [layer(x, training=True) for layer, x in zip(dropouts, hidden)]
+        return [layer(x, training=True) for layer, x in zip(dropouts, hidden, strict=True)]
 
     def adam():
-        model.optimizer.apply_gradients(zip(zero_gradients, variables))
+        model.optimizer.apply_gradients(zip(zero_gradients, variables, strict=True))
         return tf.constant(0)
 
     forward_call = compile_function(forward, [rows])

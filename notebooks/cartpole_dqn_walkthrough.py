@@ -304,7 +304,8 @@ if result.stopped_at is not None:
 else:
     tested = model_to_play(settings.model, pretrained=True)
     print(f"this run ({len(result.scores)} episodes) found no network that played 500 in all of its evaluation "
-          "episodes, so the pretrained model shipped with the package stands in: cartpole_dqn/pretrained/cartpole-dqn.h5")
+          "episodes, so the pretrained model shipped with the package stands in: "
+          "cartpole_dqn/pretrained/cartpole-dqn.h5")
     print(f"cartpole-dqn test --pretrained --seed 0 --render none --plot {RUN}/test-scores.png\n")
 
 played = play(tested, DEFAULTS.replace(EPISODES=20), seed=0, render="none", plot=RUN / "test-scores.png")

@@ -35,7 +35,8 @@ def test_without_sb3_installed_the_flag_is_a_one_line_error_naming_the_extra(tmp
 def test_against_sb3_with_another_benchmark_is_refused_in_one_line(cli):
     result = cli("bench", "--against-sb3", "--learning")
     assert result.returncode == 2
-    assert result.stderr == "cartpole-dqn: error: --learning and --against-sb3 are separate benchmarks: give one of them\n"
+    assert result.stderr == ("cartpole-dqn: error: --learning and --against-sb3 are separate benchmarks: "
+                             "give one of them\n")
 
 
 @pytest.mark.skipif(importlib.util.find_spec("stable_baselines3") is None,

@@ -72,8 +72,15 @@ class DQNAgent:
     printing ``episode: e/EPISODES, score: i`` for each; it returns the scores.
     """
 
-    def __init__(self, hyperparameters: Hyperparameters = DEFAULTS, *, env: gym.Env | None = None,
-                 render: str = "none", seed: int | None = None, model_path=DEFAULT_MODEL_PATH):
+    def __init__(
+        self,
+        hyperparameters: Hyperparameters = DEFAULTS,
+        *,
+        env: gym.Env | None = None,
+        render: str = "none",
+        seed: int | None = None,
+        model_path=DEFAULT_MODEL_PATH,
+    ):
         hp = hyperparameters.validated()
         use_one_thread_per_operation()  # before the network below starts TensorFlow; no change to the numbers
         self.hyperparameters = hp
@@ -81,8 +88,9 @@ class DQNAgent:
         self.seed = seed
         observations, actions = self.env.observation_space, self.env.action_space
         if observations.shape is None or not isinstance(actions, gym.spaces.Discrete):
-            raise TypeError(f"a DQN agent needs array observations and discrete actions, not {observations} "
-                            f"and {actions}")
+            raise TypeError(
+                f"a DQN agent needs array observations and discrete actions, not {observations} and {actions}"
+            )
         self.state_size = int(observations.shape[0])
         self.action_size = int(actions.n)
         self.model_path = model_path
@@ -100,8 +108,7 @@ class DQNAgent:
         self.saved_episodes: list[int] = []  # episodes of the last run() after which the model was saved
         self.resume_episode = 0  # where the next run() starts: 0, or after a loaded checkpoint's last episode
         self.episode_hooks: list[EpisodeHook] = []
-        self.model = OurModel(input_shape=(self.state_size,), action_space=self.action_size,
-                              hyperparameters=hp)
+        self.model = OurModel(input_shape=(self.state_size,), action_space=self.action_size, hyperparameters=hp)
 
     def remember(self, state, action: int, reward: float, next_state, done: bool) -> None:
         self.memory.append((state, action, reward, next_state, done))
@@ -215,8 +222,12 @@ class DQNAgent:
         # The target network, if any, exists before the calls that use it are traced.
         target_model = model_io.copy_of(model) if hp.target_update_every else None
         self.network = CompiledQNetwork(
-            model, target_model, double_dqn=hp.double_dqn, tau=hp.tau,
-            update_target_every_step=hp.target_update_every == 1 and hp.target_update_unit == "replays")
+            model,
+            target_model,
+            double_dqn=hp.double_dqn,
+            tau=hp.tau,
+            update_target_every_step=hp.target_update_every == 1 and hp.target_update_unit == "replays",
+        )
         self.since_target_update = 0  # replays or episodes (target_update_unit) since the last update
 
     # -- the target network of the author's DDQN lesson (off in the tutorial's recipe) --

@@ -147,8 +147,11 @@ def time_bare_update(agent, updates) -> Timing:
 
 
 def _settings(hyperparameters):
-    changed = [f"{flag_of(name)} {value}" for name, value in hyperparameters.differences(DEFAULTS).items()
-               if name != "EPISODES"]
+    changed = [
+        f"{flag_of(name)} {value}"
+        for name, value in hyperparameters.differences(DEFAULTS).items()
+        if name != "EPISODES"
+    ]
     return "the tutorial's hyperparameters" + (f" except {', '.join(changed)}" if changed else "")
 
 
@@ -165,15 +168,19 @@ def run_speed(hyperparameters, steps, tutorial_steps, updates, seed, out=print):
         time_training_loop(agent, WARMUP_STEPS)
         loop = time_training_loop(agent, steps)
         steps_per_s = steps / loop.wall
-        out(f"package loop:  {steps} steps in {loop.wall:.2f} s = {steps_per_s:.1f} steps/s "
+        out(
+            f"package loop:  {steps} steps in {loop.wall:.2f} s = {steps_per_s:.1f} steps/s "
             f"({1000 * loop.wall / steps:.2f} ms/step, CPU {1000 * loop.cpu / steps:.2f} ms/step; "
-            f"epsilon now {agent.epsilon:.3f})")
+            f"epsilon now {agent.epsilon:.3f})"
+        )
 
         update = time_bare_update(agent, updates)
         loop_overhead = (loop.wall / steps) / (update.wall / updates)
-        out(f"bare update:   {1000 * update.wall / updates:.2f} ms (CPU {1000 * update.cpu / updates:.2f} ms; "
+        out(
+            f"bare update:   {1000 * update.wall / updates:.2f} ms (CPU {1000 * update.cpu / updates:.2f} ms; "
             f"mean of {updates}, batch {agent.batch_size}); loop step / update = {loop_overhead:.2f} "
-            f"(CPU: {(loop.cpu / steps) / (update.cpu / updates):.2f})")
+            f"(CPU: {(loop.cpu / steps) / (update.cpu / updates):.2f})"
+        )
 
         # The tutorial's loop starts from the package loop's memory and epsilon,
         # so its replays sample full minibatches and it acts greedily as often.
@@ -186,12 +193,16 @@ def run_speed(hyperparameters, steps, tutorial_steps, updates, seed, out=print):
         tutorial_timing = time_training_loop(tutorial, tutorial_steps)
     tutorial_steps_per_s = tutorial_steps / tutorial_timing.wall
     speedup = steps_per_s / tutorial_steps_per_s
-    out(f"tutorial loop: {tutorial_steps} steps in {tutorial_timing.wall:.2f} s = {tutorial_steps_per_s:.3f} steps/s "
+    out(
+        f"tutorial loop: {tutorial_steps} steps in {tutorial_timing.wall:.2f} s = {tutorial_steps_per_s:.3f} steps/s "
         f"({tutorial_timing.wall / tutorial_steps:.2f} s/step, CPU {tutorial_timing.cpu / tutorial_steps:.2f} s/step: "
-        "model.predict per sample, fit per batch)")
+        "model.predict per sample, fit per batch)"
+    )
     out(f"speedup: {speedup:.0f}x")
-    out(f"bench: steps_per_s={steps_per_s:.1f} tutorial_steps_per_s={tutorial_steps_per_s:.4f} "
-        f"speedup={speedup:.1f} loop_overhead={loop_overhead:.3f}")
+    out(
+        f"bench: steps_per_s={steps_per_s:.1f} tutorial_steps_per_s={tutorial_steps_per_s:.4f} "
+        f"speedup={speedup:.1f} loop_overhead={loop_overhead:.3f}"
+    )
 
 
 @dataclass(frozen=True)
@@ -240,7 +251,7 @@ def stays_solved_fraction(means, threshold) -> float | None:
     None when no mean reached it, or when the first that did was the last.
     """
     first = next((i for i, mean in enumerate(means) if mean >= threshold), None)
-    later = means[first + 1:] if first is not None else []
+    later = means[first + 1 :] if first is not None else []
     return round(sum(mean >= threshold for mean in later) / len(later), 4) if later else None
 
 
@@ -256,10 +267,16 @@ def learn_one_seed(task: SeedTask) -> tuple[SeedResult, list[tuple[int, float, i
     output = io.StringIO()
     with tempfile.TemporaryDirectory() as scratch, contextlib.redirect_stdout(output):
         settings = TrainingSettings(
-            task.hyperparameters, seed=task.seed, model=Path(scratch) / DEFAULT_MODEL_PATH, keep_checkpoint=False,
-            eval_episodes=task.eval_episodes, confirm_episodes=task.confirm_episodes, threshold=task.threshold,
+            task.hyperparameters,
+            seed=task.seed,
+            model=Path(scratch) / DEFAULT_MODEL_PATH,
+            keep_checkpoint=False,
+            eval_episodes=task.eval_episodes,
+            confirm_episodes=task.confirm_episodes,
+            threshold=task.threshold,
             stop_when_solved=None if task.keep_training else task.stop_at,
-            cut_hopeless_screens=not task.keep_training)  # the study needs every screen's full mean
+            cut_hopeless_screens=not task.keep_training,
+        )  # the study needs every screen's full mean
         progress = [episode_reporter(task.progress, task.seed)] if task.progress is not None else []
         run = train(settings, episode_hooks=progress, out=lambda line: None)
         if run.interrupted:
@@ -268,12 +285,22 @@ def learn_one_seed(task: SeedTask) -> tuple[SeedResult, list[tuple[int, float, i
         last500_test = _test(task, run.files.model) if run.saved_episodes else None
     first = run.first_reached
     result = SeedResult(
-        task.preset, task.seed, task.hyperparameters.EPISODES, len(run.scores),
-        _get(first, "episode"), round(run.episode_seconds[first.episode], 2) if first is not None else None,
-        _get(run.stopped_at, "episode"), round(run.seconds, 2), _get(run.best, "episode"), _get(run.best, "score"),
-        *_test_figures(best_test), run.saved_episodes[-1] if run.saved_episodes else None,
-        *_test_figures(last500_test), task.test_episodes,
-        stays_solved_fraction([r.mean for r in run.evaluations], task.threshold))
+        task.preset,
+        task.seed,
+        task.hyperparameters.EPISODES,
+        len(run.scores),
+        _get(first, "episode"),
+        round(run.episode_seconds[first.episode], 2) if first is not None else None,
+        _get(run.stopped_at, "episode"),
+        round(run.seconds, 2),
+        _get(run.best, "episode"),
+        _get(run.best, "score"),
+        *_test_figures(best_test),
+        run.saved_episodes[-1] if run.saved_episodes else None,
+        *_test_figures(last500_test),
+        task.test_episodes,
+        stays_solved_fraction([r.mean for r in run.evaluations], task.threshold),
+    )
     return result, [(r.episode, r.mean, r.finished) for r in run.evaluations], output.getvalue()
 
 
@@ -302,17 +329,21 @@ def _show(value, fmt="{}"):
     return "none" if value is None else fmt.format(value)
 
 
-LEARNING_HEADER = (f"{'seed':>4}  {'episodes':>8}  {'first eval>=T':>13}  {'seconds':>7}  {'solved at':>9}  "
-                   f"{'seconds':>7}  {'best: test 500s':>15}  {'mean':>5}  {'last 500: test 500s':>19}  {'mean':>5}  "
-                   f"{'stays solved':>12}")
+LEARNING_HEADER = (
+    f"{'seed':>4}  {'episodes':>8}  {'first eval>=T':>13}  {'seconds':>7}  {'solved at':>9}  "
+    f"{'seconds':>7}  {'best: test 500s':>15}  {'mean':>5}  {'last 500: test 500s':>19}  {'mean':>5}  "
+    f"{'stays solved':>12}"
+)
 
 
 def _row(r: SeedResult) -> str:
-    return (f"{r.seed:>4}  {r.episodes:>8}  {_show(r.first_reached):>13}  "
-            f"{_show(r.seconds_to_first_reached, '{:.1f}'):>7}  {_show(r.solved):>9}  {r.seconds:>7.1f}  "
-            f"{_show(r.best_test_500s, '{}/' + str(r.test_episodes)):>15}  {_show(r.best_test_mean):>5}  "
-            f"{_show(r.last500_test_500s, '{}/' + str(r.test_episodes)):>19}  {_show(r.last500_test_mean):>5}  "
-            f"{_show(r.stays_solved, '{:.2f}'):>12}")
+    return (
+        f"{r.seed:>4}  {r.episodes:>8}  {_show(r.first_reached):>13}  "
+        f"{_show(r.seconds_to_first_reached, '{:.1f}'):>7}  {_show(r.solved):>9}  {r.seconds:>7.1f}  "
+        f"{_show(r.best_test_500s, '{}/' + str(r.test_episodes)):>15}  {_show(r.best_test_mean):>5}  "
+        f"{_show(r.last500_test_500s, '{}/' + str(r.test_episodes)):>19}  {_show(r.last500_test_mean):>5}  "
+        f"{_show(r.stays_solved, '{:.2f}'):>12}"
+    )
 
 
 def write_evaluations_csv(evaluations, path) -> Path:
@@ -347,10 +378,12 @@ def run_learning(tasks, workers, csv_path, log_dir, out=print, mapper=None, wher
         how = f"train --stop-when-solved (stop: the best model at {MAX_SCORE} in every evaluation episode)"
     else:
         how = f"train --stop-when-solved {first.stop_at:g} (stop: the best model's means at {first.stop_at:g})"
-    out(f"learning: preset {first.preset}, {_settings(first.hyperparameters)}; seeds {seeds[0]}..{seeds[-1]} "
+    out(
+        f"learning: preset {first.preset}, {_settings(first.hyperparameters)}; seeds {seeds[0]}..{seeds[-1]} "
         f"{where}; {how} ({first.eval_episodes} evaluation + {first.confirm_episodes} confirmation episodes, first "
         f"reached: mean {first.threshold:g}) for at most {first.hyperparameters.EPISODES} episodes, then "
-        f"{first.test_episodes} greedy test episodes of the best and of the last-500 model")
+        f"{first.test_episodes} greedy test episodes of the best and of the last-500 model"
+    )
     out(LEARNING_HEADER)
     # Live progress from the worker processes (or this one); Ray's bars move as each seed finishes.
     progress = SeedProgress(tasks, live=mapper is None)
@@ -384,8 +417,15 @@ def run_study(tasks, workers, csv_path, plot_path, ray=None, out=print) -> None:
         from cartpole_dqn.ray_cluster import LOCAL_RUNTIME, ray_mapper
 
         address = None if ray == LOCAL_RUNTIME else ray
-        run_learning(tasks, workers, csv_path, csv_path.parent, out=out, mapper=ray_mapper(address),
-                     where=f"as Ray tasks ({'a local runtime' if address is None else address})")
+        run_learning(
+            tasks,
+            workers,
+            csv_path,
+            csv_path.parent,
+            out=out,
+            mapper=ray_mapper(address),
+            where=f"as Ray tasks ({'a local runtime' if address is None else address})",
+        )
     if tasks[0].keep_training:
         curves, plot = plot_study(csv_path.parent, plot_path)
     else:
@@ -421,29 +461,38 @@ def learning_line(results) -> str:
     n = len(results)
     tests = results[0].test_episodes
     good = sum(r.best_test_500s is not None and r.best_test_500s >= GOOD_TEST_FRACTION * tests for r in results)
-    return (f"learning: preset={results[0].preset} solved={sum(r.solved is not None for r in results)}/{n} "
-            f"median_solved_episode={_show(_median([r.solved for r in results]))} "
-            f"median_seconds={_median([r.seconds for r in results]):.1f} "
-            f"best_test_at_least_{math.ceil(GOOD_TEST_FRACTION * tests)}of{tests}={good}/{n} "
-            f"median_best_test_500s={_show(_median([r.best_test_500s for r in results]))}/{tests} "
-            f"median_last500_test_500s={_show(_median([r.last500_test_500s for r in results]))}/{tests} "
-            f"reached={sum(r.first_reached is not None for r in results)}/{n} "
-            f"median_first_reached={_show(_median([r.first_reached for r in results]))} "
-            f"median_seconds_to_first_reached="
-            f"{_show(_median([r.seconds_to_first_reached for r in results]), '{:.1f}')} "
-            f"median_stays_solved={_show(_median([r.stays_solved for r in results]), '{:.2f}')}")
+    return (
+        f"learning: preset={results[0].preset} solved={sum(r.solved is not None for r in results)}/{n} "
+        f"median_solved_episode={_show(_median([r.solved for r in results]))} "
+        f"median_seconds={_median([r.seconds for r in results]):.1f} "
+        f"best_test_at_least_{math.ceil(GOOD_TEST_FRACTION * tests)}of{tests}={good}/{n} "
+        f"median_best_test_500s={_show(_median([r.best_test_500s for r in results]))}/{tests} "
+        f"median_last500_test_500s={_show(_median([r.last500_test_500s for r in results]))}/{tests} "
+        f"reached={sum(r.first_reached is not None for r in results)}/{n} "
+        f"median_first_reached={_show(_median([r.first_reached for r in results]))} "
+        f"median_seconds_to_first_reached="
+        f"{_show(_median([r.seconds_to_first_reached for r in results]), '{:.1f}')} "
+        f"median_stays_solved={_show(_median([r.stays_solved for r in results]), '{:.2f}')}"
+    )
 
 
 def write_learning_csv(results, path) -> Path:
-    return write_csv(path, [f.name for f in dataclasses.fields(SeedResult)],
-                     [["" if value is None else value for value in dataclasses.astuple(result)] for result in results])
+    return write_csv(
+        path,
+        [f.name for f in dataclasses.fields(SeedResult)],
+        [["" if value is None else value for value in dataclasses.astuple(result)] for result in results],
+    )
 
 
 def read_learning_csv(path) -> list[SeedResult]:
     """The rows ``write_learning_csv`` wrote, with their types back."""
-    types = {f.name: (float if "float" in str(f.type) else int if "int" in str(f.type) else str)
-             for f in dataclasses.fields(SeedResult)}
+    types = {
+        f.name: (float if "float" in str(f.type) else int if "int" in str(f.type) else str)
+        for f in dataclasses.fields(SeedResult)
+    }
     with open(path, newline="") as file:
-        rows: list[dict[str, Any]] = [{name: None if value == "" else types[name](value) for name, value in row.items()}
-                                      for row in csv.DictReader(file)]
+        rows: list[dict[str, Any]] = [
+            {name: None if value == "" else types[name](value) for name, value in row.items()}
+            for row in csv.DictReader(file)
+        ]
     return [SeedResult(**row) for row in rows]

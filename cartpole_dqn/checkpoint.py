@@ -56,8 +56,9 @@ def is_checkpoint(path) -> bool:
 
 def recipe(hyperparameters: Hyperparameters, seed) -> dict:
     """What a checkpoint must share with the run that resumes it: every hyperparameter but EPISODES, and the seed."""
-    values = {f.name: getattr(hyperparameters, f.name) for f in dataclasses.fields(hyperparameters)
-              if f.name != "EPISODES"}
+    values = {
+        f.name: getattr(hyperparameters, f.name) for f in dataclasses.fields(hyperparameters) if f.name != "EPISODES"
+    }
     return {**values, "seed": seed}
 
 
@@ -126,19 +127,26 @@ def read(path) -> tuple[dict, dict]:
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise UserError(f"{path} is not a readable checkpoint ({exc})") from None
     if meta.get("format") != FORMAT:
-        raise UserError(f"{path} is a checkpoint of another version of cartpole-dqn (format {meta.get('format')!r}, "
-                        f"this one reads {FORMAT}); resume it with that version, or train without --resume")
+        raise UserError(
+            f"{path} is a checkpoint of another version of cartpole-dqn (format {meta.get('format')!r}, "
+            f"this one reads {FORMAT}); resume it with that version, or train without --resume"
+        )
     return meta, arrays
 
 
 def check_recipe(meta, hyperparameters, seed, path) -> None:
     """UserError naming every value the checkpoint's run had and this one would not."""
     asked = recipe(hyperparameters, seed)
-    differing = [f"{'--seed' if name == 'seed' else flag_of(name)} {_shown(meta['recipe'].get(name))} "
-                 f"(asked: {_shown(value)})" for name, value in asked.items() if meta["recipe"].get(name) != value]
+    differing = [
+        f"{'--seed' if name == 'seed' else flag_of(name)} {_shown(meta['recipe'].get(name))} (asked: {_shown(value)})"
+        for name, value in asked.items()
+        if meta["recipe"].get(name) != value
+    ]
     if differing:
-        raise UserError(f"{path} was written by a run with {', '.join(differing)}; resume with the same "
-                        f"settings, or train without --resume")
+        raise UserError(
+            f"{path} was written by a run with {', '.join(differing)}; resume with the same "
+            f"settings, or train without --resume"
+        )
 
 
 def _shown(value):
@@ -183,10 +191,15 @@ def _assign(variables, arrays, prefix, path):
 def _transitions(arrays):
     """The replay memory's tuples, as ``remember`` stored them: (1, n) float32 states, int, float, bool."""
     states, next_states = arrays["memory/states"], arrays["memory/next_states"]
-    for i, (action, reward, done) in enumerate(zip(arrays["memory/actions"].tolist(),
-                                                   arrays["memory/rewards"].tolist(),
-                                                   arrays["memory/dones"].tolist(), strict=True)):
-        yield states[i:i + 1], action, reward, next_states[i:i + 1], done
+    for i, (action, reward, done) in enumerate(
+        zip(
+            arrays["memory/actions"].tolist(),
+            arrays["memory/rewards"].tolist(),
+            arrays["memory/dones"].tolist(),
+            strict=True,
+        )
+    ):
+        yield states[i : i + 1], action, reward, next_states[i : i + 1], done
 
 
 def _restore_random_streams(streams, arrays, env):
@@ -219,9 +232,14 @@ class Checkpointer:
 
     def __call__(self, agent, episode, score):
         wrote_model = agent.saved_episodes[-1:] == [episode] or any(
-            hook.saved_model_after(episode) for hook in self.hooks if hasattr(hook, "saved_model_after"))
-        if (self.written == 0 or time.monotonic() - self._last >= self.interval or episode + 1 >= agent.EPISODES
-                or wrote_model):
+            hook.saved_model_after(episode) for hook in self.hooks if hasattr(hook, "saved_model_after")
+        )
+        if (
+            self.written == 0
+            or time.monotonic() - self._last >= self.interval
+            or episode + 1 >= agent.EPISODES
+            or wrote_model
+        ):
             start = time.perf_counter()
             save(agent, self.path, self.hooks)
             self.seconds += time.perf_counter() - start

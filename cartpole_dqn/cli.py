@@ -45,30 +45,32 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cartpole-dqn",
         description="Deep Q-learning on CartPole-v1 with Keras: the classic tutorial's agent, fast.",
         epilog="examples:\n"
-               "  cartpole-dqn train --stop-when-solved  train until a confirmed model balances the pole\n"
-               "  cartpole-dqn test --best              watch the best evaluated model play 20 episodes\n"
-               "  cartpole-dqn train                    the tutorial's 1000 episodes; cartpole-dqn.h5 at each 500\n"
-               "  cartpole-dqn train --episodes 200 --seed 1\n"
-               "  cartpole-dqn train --preset ddqn-soft-bootstrap --episodes 300 --stop-when-solved\n"
-               "                                        Double DQN with the options that keep it learned\n"
-               "  cartpole-dqn test                     watch cartpole-dqn.h5 play 20 episodes\n"
-               "  cartpole-dqn test --render none       the same, headless\n"
-               "  cartpole-dqn test --pretrained        watch the agent shipped with the package\n"
-               "  cartpole-dqn test --pretrained --render none --gif play.gif --plot scores.png\n"
-               "  cartpole-dqn random                   the tutorial's random play\n"
-               "  cartpole-dqn bench                    speed against the tutorial's own code\n"
-               "  cartpole-dqn bench --learning         how often train --stop-when-solved balances the pole, 10 seeds",
+        "  cartpole-dqn train --stop-when-solved  train until a confirmed model balances the pole\n"
+        "  cartpole-dqn test --best              watch the best evaluated model play 20 episodes\n"
+        "  cartpole-dqn train                    the tutorial's 1000 episodes; cartpole-dqn.h5 at each 500\n"
+        "  cartpole-dqn train --episodes 200 --seed 1\n"
+        "  cartpole-dqn train --preset ddqn-soft-bootstrap --episodes 300 --stop-when-solved\n"
+        "                                        Double DQN with the options that keep it learned\n"
+        "  cartpole-dqn test                     watch cartpole-dqn.h5 play 20 episodes\n"
+        "  cartpole-dqn test --render none       the same, headless\n"
+        "  cartpole-dqn test --pretrained        watch the agent shipped with the package\n"
+        "  cartpole-dqn test --pretrained --render none --gif play.gif --plot scores.png\n"
+        "  cartpole-dqn random                   the tutorial's random play\n"
+        "  cartpole-dqn bench                    speed against the tutorial's own code\n"
+        "  cartpole-dqn bench --learning         how often train --stop-when-solved balances the pole, 10 seeds",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="{train,test,random,bench}")
 
     train = commands.add_parser(
-        "train", formatter_class=HelpFormatter,
+        "train",
+        formatter_class=HelpFormatter,
         help="train the agent; keeps the best evaluated model and the tutorial's last 500",
         description="Train the DQN agent. Prints one line per episode and saves the model each "
-                    "time an episode reaches 500 (the tutorial's rule). After every episode the network "
-                    "also plays greedy evaluation episodes; the best one, confirmed on more episodes, is "
-                    "saved as <model>-best.h5. Ctrl-C stops cleanly.")
+        "time an episode reaches 500 (the tutorial's rule). After every episode the network "
+        "also plays greedy evaluation episodes; the best one, confirmed on more episodes, is "
+        "saved as <model>-best.h5. Ctrl-C stops cleanly.",
+    )
     add_common(train, "none", DEFAULTS.EPISODES, "episodes to train (the tutorial's EPISODES)")
     add_model(train, "where the model is saved")
     add_training_logs(train)
@@ -78,33 +80,42 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(run=run_train)
 
     test = commands.add_parser(
-        "test", formatter_class=HelpFormatter,
+        "test",
+        formatter_class=HelpFormatter,
         help="play greedy episodes with a saved model",
-        description="Load a saved model and play greedy episodes (no exploration, no learning).")
+        description="Load a saved model and play greedy episodes (no exploration, no learning).",
+    )
     add_common(test, "human", TEST_EPISODES, "episodes to play")
     add_model(test, "the model to load")
     add_test_outputs(test)
-    test.add_argument("--best", action="store_true",
-                      help="load the best evaluated model saved beside --model (e.g. cartpole-dqn-best.h5)")
+    test.add_argument(
+        "--best",
+        action="store_true",
+        help="load the best evaluated model saved beside --model (e.g. cartpole-dqn-best.h5)",
+    )
     test.set_defaults(run=run_test)
 
     random_play = commands.add_parser(
-        "random", formatter_class=HelpFormatter,
+        "random",
+        formatter_class=HelpFormatter,
         help="the tutorial's first program: play with random actions",
-        description="Play CartPole with random actions, printing every step.")
+        description="Play CartPole with random actions, printing every step.",
+    )
     add_common(random_play, "none", DEFAULT_RANDOM_EPISODES, "games to play")
     random_play.set_defaults(run=run_random)
 
     bench = commands.add_parser(
-        "bench", formatter_class=HelpFormatter,
+        "bench",
+        formatter_class=HelpFormatter,
         help="time training against the tutorial's code, or measure learning over seeds",
         description="Speed (default): time the training loop, the tutorial's per-sample replay and the bare "
-                    "update in one process; the last line is machine-readable. With --learning: train "
-                    "several seeds as train --stop-when-solved does, in parallel processes, and test the best "
-                    "and the last-500 model of each 20 times; writes a CSV and a plot. With --keep-training: the "
-                    "study, every seed trained for --max-episodes. With --profile: the time of each part of one "
-                    "training step. With --against-sb3: the training loop beside Stable-Baselines3's DQN, "
-                    "alternating. See BENCHMARKS.md.")
+        "update in one process; the last line is machine-readable. With --learning: train "
+        "several seeds as train --stop-when-solved does, in parallel processes, and test the best "
+        "and the last-500 model of each 20 times; writes a CSV and a plot. With --keep-training: the "
+        "study, every seed trained for --max-episodes. With --profile: the time of each part of one "
+        "training step. With --against-sb3: the training loop beside Stable-Baselines3's DQN, "
+        "alternating. See BENCHMARKS.md.",
+    )
     add_bench_flags(bench)
     add_flags(bench)
     bench.set_defaults(run=run_bench)
@@ -114,10 +125,21 @@ def build_parser() -> argparse.ArgumentParser:
 def training_settings(args) -> TrainingSettings:
     """What the ``train`` flags ask for."""
     return TrainingSettings(
-        hyperparameters_from(args), seed=args.seed, render=args.render, model=args.model, log_dir=args.log_dir,
-        tensorboard=args.tensorboard, resume=args.resume or False, keep_checkpoint=not args.no_checkpoint,
-        checkpoint_every=args.checkpoint_every, eval_episodes=args.eval_episodes, eval_every=args.eval_every,
-        confirm_episodes=args.confirm_episodes, best_model=args.best_model, stop_when_solved=args.stop_when_solved)
+        hyperparameters_from(args),
+        seed=args.seed,
+        render=args.render,
+        model=args.model,
+        log_dir=args.log_dir,
+        tensorboard=args.tensorboard,
+        resume=args.resume or False,
+        keep_checkpoint=not args.no_checkpoint,
+        checkpoint_every=args.checkpoint_every,
+        eval_episodes=args.eval_episodes,
+        eval_every=args.eval_every,
+        confirm_episodes=args.confirm_episodes,
+        best_model=args.best_model,
+        stop_when_solved=args.stop_when_solved,
+    )
 
 
 def run_train(args) -> int:
@@ -142,14 +164,22 @@ def run_random(args) -> int:
 
 def run_bench(args) -> int:
     if args.seed + args.seeds - 1 > MAX_SEED:
-        raise UserError(f"--seed {args.seed} with --seeds {args.seeds} runs seeds above {MAX_SEED}, the largest "
-                        f"seed NumPy accepts")
+        raise UserError(
+            f"--seed {args.seed} with --seeds {args.seeds} runs seeds above {MAX_SEED}, the largest seed NumPy accepts"
+        )
     if args.ray is not None:
         if not args.learning:
             raise UserError("--ray runs the learning benchmark's seeds: give --learning too")
         check_ray(args.ray or None)  # LOCAL_RUNTIME: no address
-    chosen = [flag for flag, given in (("--learning", args.learning), ("--profile", args.profile),
-                                       ("--against-sb3", args.against_sb3)) if given]
+    chosen = [
+        flag
+        for flag, given in (
+            ("--learning", args.learning),
+            ("--profile", args.profile),
+            ("--against-sb3", args.against_sb3),
+        )
+        if given
+    ]
     if len(chosen) > 1:
         raise UserError(f"{' and '.join(chosen)} are separate benchmarks: give one of them")
     if args.against_sb3:
@@ -176,8 +206,10 @@ def run_bench(args) -> int:
     if not args.learning:
         benchmark.run_speed(hyperparameters, args.steps, args.tutorial_steps, args.updates, args.seed)
         return 0
-    tasks = [benchmark.SeedTask(args.preset, hyperparameters, seed, keep_training=args.keep_training)
-             for seed in range(args.seed, args.seed + args.seeds)]
+    tasks = [
+        benchmark.SeedTask(args.preset, hyperparameters, seed, keep_training=args.keep_training)
+        for seed in range(args.seed, args.seed + args.seeds)
+    ]
     benchmark.run_study(tasks, args.workers or available_cores(), csv_path, plot_path, ray=args.ray)
     return 0
 

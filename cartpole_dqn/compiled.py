@@ -52,18 +52,27 @@ class Minibatch(NamedTuple):
 def minibatch_arrays(transitions) -> Minibatch:
     """(state, action, reward, next_state, done) tuples, states shaped (1, n) as stored, to arrays."""
     states, actions, rewards, next_states, dones = zip(*transitions, strict=True)
-    return Minibatch(np.concatenate(states).astype(np.float32, copy=False),
-                     np.asarray(actions, dtype=np.int32),
-                     np.asarray(rewards, dtype=np.float32),
-                     np.concatenate(next_states).astype(np.float32, copy=False),
-                     np.asarray(dones, dtype=bool))
+    return Minibatch(
+        np.concatenate(states).astype(np.float32, copy=False),
+        np.asarray(actions, dtype=np.int32),
+        np.asarray(rewards, dtype=np.float32),
+        np.concatenate(next_states).astype(np.float32, copy=False),
+        np.asarray(dones, dtype=bool),
+    )
 
 
 class CompiledQNetwork:
     """The compiled calls on one Keras Q-network and its target network, if any (see the module docstring)."""
 
-    def __init__(self, model, target_model=None, *, double_dqn: bool = False, tau: float = 1.0,
-                 update_target_every_step: bool = False):
+    def __init__(
+        self,
+        model,
+        target_model=None,
+        *,
+        double_dqn: bool = False,
+        tau: float = 1.0,
+        update_target_every_step: bool = False,
+    ):
         self.model = model
         self.target_model = target_model
         self.double_dqn = double_dqn
@@ -73,8 +82,14 @@ class CompiledQNetwork:
         self.update_target_every_step = update_target_every_step and target_model is not None
         self.action_size = int(model.output_shape[-1])
         states = tf.TensorSpec([None, model.input_shape[-1]], tf.float32)
-        minibatch = [states, tf.TensorSpec([None], tf.int32), tf.TensorSpec([None], tf.float32),
-                     states, tf.TensorSpec([None], tf.bool), tf.TensorSpec([], tf.float32)]
+        minibatch = [
+            states,
+            tf.TensorSpec([None], tf.int32),
+            tf.TensorSpec([None], tf.float32),
+            states,
+            tf.TensorSpec([None], tf.bool),
+            tf.TensorSpec([], tf.float32),
+        ]
         self._q_values = compile_function(lambda s: model(s, training=False), [states])
         self._targets = compile_function(self._q_targets, minibatch)
         self._train_step = compile_function(self._train_on_targets, minibatch)
@@ -158,6 +173,7 @@ class CompiledQNetwork:
 
 
 # -- calling a compiled function cheaply ---------------------------------
+
 
 def _has_flat_entry() -> bool:
     """Whether this TensorFlow's concrete functions have ``_call_flat(tensor_inputs, captured_inputs)``."""

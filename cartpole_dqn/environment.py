@@ -59,9 +59,12 @@ def prepare_display(use: str) -> None:
 
 def _display_named() -> bool:
     """False where SDL would find no display: no driver chosen and, on X11 platforms, no DISPLAY."""
-    return bool(os.environ.get("SDL_VIDEODRIVER")
-                or not sys.platform.startswith(_X11_PLATFORMS)
-                or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return bool(
+        os.environ.get("SDL_VIDEODRIVER")
+        or not sys.platform.startswith(_X11_PLATFORMS)
+        or os.environ.get("DISPLAY")
+        or os.environ.get("WAYLAND_DISPLAY")
+    )
 
 
 def _require_display() -> None:

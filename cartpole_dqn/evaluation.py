@@ -202,9 +202,20 @@ class Evaluator:
     is False (see the module's docstring).
     """
 
-    def __init__(self, best_path, *, episodes=DEFAULT_EVAL_EPISODES, confirm_episodes=DEFAULT_CONFIRM_EPISODES,
-                 every=DEFAULT_EVAL_EVERY, stop_at=None, threshold=None, log_path=None, seed=EVAL_SEED,
-                 confirm_seed=CONFIRM_SEED, cut_hopeless_screens=True):
+    def __init__(
+        self,
+        best_path,
+        *,
+        episodes=DEFAULT_EVAL_EPISODES,
+        confirm_episodes=DEFAULT_CONFIRM_EPISODES,
+        every=DEFAULT_EVAL_EVERY,
+        stop_at=None,
+        threshold=None,
+        log_path=None,
+        seed=EVAL_SEED,
+        confirm_seed=CONFIRM_SEED,
+        cut_hopeless_screens=True,
+    ):
         check_flag("--eval-episodes", episodes, COUNT)
         check_flag("--confirm-episodes", confirm_episodes, COUNT)
         check_flag("--eval-every", every, COUNT)
@@ -275,9 +286,17 @@ class Evaluator:
         mean = _mean(screen)  # a cut screen is no candidate: its best outcome was not one
         confirmation = self.confirmation.play(q_values)[0] if self.is_candidate(_at500(screen), mean) else []
         record = EvaluationRecord(
-            episode, mean, _at500(screen), len(screen),
-            _mean(confirmation) if confirmation else None, _at500(confirmation) if confirmation else None,
-            len(confirmation), self.best_score, saved=False, finished=finished)
+            episode,
+            mean,
+            _at500(screen),
+            len(screen),
+            _mean(confirmation) if confirmation else None,
+            _at500(confirmation) if confirmation else None,
+            len(confirmation),
+            self.best_score,
+            saved=False,
+            finished=finished,
+        )
         if record.score is not None and (self.best is None or record.rank > self.best.rank):
             agent.save(self.best_path)  # atomic: write a sibling file, then rename
             record = replace(record, best=record.score, saved=True)
@@ -325,9 +344,11 @@ class Evaluator:
         last_evaluation = next((r for r in self.records if r.episode == last_saved), None)
         confirmations = sum(r.confirm_mean is not None for r in self.records)
         cut = sum(r.cut_short for r in self.records)
-        models = (models_summary(model_path, last_saved, last_evaluation, self.best_path, self.best, self.stopped_at)
-                  + f"; {len(self.records)} evaluations, {confirmations} confirmed, {cut} cut short, "
-                    f"in {self.seconds:.1f} s")
+        models = (
+            models_summary(model_path, last_saved, last_evaluation, self.best_path, self.best, self.stopped_at)
+            + f"; {len(self.records)} evaluations, {confirmations} confirmed, {cut} cut short, "
+            f"in {self.seconds:.1f} s"
+        )
         return models if self.best is not None and self.best.all_at500 else f"{models}\n{unsolved_line(self.best)}"
 
     def close(self):
@@ -346,9 +367,11 @@ def _at500(scores) -> int:
 
 def _evaluation_line(record: EvaluationRecord) -> str:
     """The line printed after a candidate's confirmation."""
-    return (f"eval: mean={record.mean:.1f} at{MAX_SCORE}={record.at500}/{record.episodes} "
-            f"confirm={record.confirm_mean:.1f} at{MAX_SCORE}={record.confirm_at500}/{record.confirm_episodes} "
-            f"best={record.best:.1f}" + (" saved" if record.saved else ""))
+    return (
+        f"eval: mean={record.mean:.1f} at{MAX_SCORE}={record.at500}/{record.episodes} "
+        f"confirm={record.confirm_mean:.1f} at{MAX_SCORE}={record.confirm_at500}/{record.confirm_episodes} "
+        f"best={record.best:.1f}" + (" saved" if record.saved else "")
+    )
 
 
 def watch_line(model_path, model_written: bool, best_path=None) -> str:
@@ -365,8 +388,10 @@ def watch_line(model_path, model_written: bool, best_path=None) -> str:
         return f"watch the best model ({best_path}): {command}"
     if model_written:
         return f"watch the model ({model_path}): cartpole-dqn test" + _model_flag(model_path)
-    return (f"nothing to watch: no episode reached {MAX_SCORE} and evaluation was off; "
-            "train again with evaluation on (the default)")
+    return (
+        f"nothing to watch: no episode reached {MAX_SCORE} and evaluation was off; "
+        "train again with evaluation on (the default)"
+    )
 
 
 def test_best_command(model_path) -> str:

@@ -41,8 +41,9 @@ class OneLineErrorParser(argparse.ArgumentParser):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._negative_number_matcher = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$",
-                                                   re.IGNORECASE)
+        self._negative_number_matcher = re.compile(
+            r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE
+        )
 
     def error(self, message):
         # "argument --episodes: must be ..." reads "--episodes must be ...", as Hyperparameters says it.
@@ -59,116 +60,238 @@ class HelpFormatter(argparse.HelpFormatter):
 
 def add_common(parser, render_default, episodes_default, episodes_help) -> None:
     """--episodes, --seed and --render: every command's."""
-    parser.add_argument("--episodes", type=COUNT, default=episodes_default, metavar="N",
-                        help=f"{episodes_help} (default: {episodes_default})")
-    parser.add_argument("--seed", type=SEED, default=None,
-                        help=f"seed for a repeatable run on this machine, 0 to {MAX_SEED} (default: none)")
-    parser.add_argument("--render", choices=RENDER_CHOICES, default=render_default,
-                        help=f"'human' opens a window, 'none' runs headless (default: {render_default})")
+    parser.add_argument(
+        "--episodes",
+        type=COUNT,
+        default=episodes_default,
+        metavar="N",
+        help=f"{episodes_help} (default: {episodes_default})",
+    )
+    parser.add_argument(
+        "--seed",
+        type=SEED,
+        default=None,
+        help=f"seed for a repeatable run on this machine, 0 to {MAX_SEED} (default: none)",
+    )
+    parser.add_argument(
+        "--render",
+        choices=RENDER_CHOICES,
+        default=render_default,
+        help=f"'human' opens a window, 'none' runs headless (default: {render_default})",
+    )
 
 
 def add_model(parser, help_text) -> None:
-    parser.add_argument("--model", default=DEFAULT_MODEL_PATH, metavar="PATH",
-                        help=f"{help_text} (default: {DEFAULT_MODEL_PATH})")
+    parser.add_argument(
+        "--model", default=DEFAULT_MODEL_PATH, metavar="PATH", help=f"{help_text} (default: {DEFAULT_MODEL_PATH})"
+    )
 
 
 def add_training_logs(parser) -> None:
-    parser.add_argument("--log-dir", default=None, metavar="DIR",
-                        help="folder for the CSV logs <model>-training.csv and <model>-evals.csv and the score "
-                             "plot <model>-training.png (default: the model's folder)")
-    parser.add_argument("--tensorboard", default=None, metavar="DIR",
-                        help="also write TensorBoard scalars (score, epsilon, memory) to DIR")
+    parser.add_argument(
+        "--log-dir",
+        default=None,
+        metavar="DIR",
+        help="folder for the CSV logs <model>-training.csv and <model>-evals.csv and the score "
+        "plot <model>-training.png (default: the model's folder)",
+    )
+    parser.add_argument(
+        "--tensorboard",
+        default=None,
+        metavar="DIR",
+        help="also write TensorBoard scalars (score, epsilon, memory) to DIR",
+    )
 
 
 def add_checkpoints(parser) -> None:
     group = parser.add_argument_group("checkpoints (everything training needs to go on after a crash)")
-    group.add_argument("--resume", nargs="?", const=True, default=None, metavar="PATH",
-                       help="go on from the checkpoint beside --model (e.g. cartpole-dqn.ckpt), or from PATH; "
-                            "every hyperparameter and --seed must be those it was written with")
-    group.add_argument("--checkpoint-every", type=RealNumber(0.0), default=checkpoint.DEFAULT_INTERVAL,
-                       metavar="SECONDS",
-                       help="write the checkpoint after the first episode, then at the first episode end this "
-                            "many seconds after the last one (also after the last episode and whenever a model is "
-                            f"saved); 0: after every episode (default: {checkpoint.DEFAULT_INTERVAL:g})")
+    group.add_argument(
+        "--resume",
+        nargs="?",
+        const=True,
+        default=None,
+        metavar="PATH",
+        help="go on from the checkpoint beside --model (e.g. cartpole-dqn.ckpt), or from PATH; "
+        "every hyperparameter and --seed must be those it was written with",
+    )
+    group.add_argument(
+        "--checkpoint-every",
+        type=RealNumber(0.0),
+        default=checkpoint.DEFAULT_INTERVAL,
+        metavar="SECONDS",
+        help="write the checkpoint after the first episode, then at the first episode end this "
+        "many seconds after the last one (also after the last episode and whenever a model is "
+        f"saved); 0: after every episode (default: {checkpoint.DEFAULT_INTERVAL:g})",
+    )
     group.add_argument("--no-checkpoint", action="store_true", help="keep no checkpoint")
 
 
 def add_evaluation_flags(parser) -> None:
     """The ``train`` flags that control evaluation, the best model and early stopping."""
     group = parser.add_argument_group("evaluation (greedy episodes that pick the best model)")
-    group.add_argument("--eval-episodes", type=WholeNumber(0, description="0 (off) or a positive whole number"),
-                       default=DEFAULT_EVAL_EPISODES, metavar="N",
-                       help="greedy episodes of each evaluation's screen; 0 turns evaluation off "
-                            f"(default: {DEFAULT_EVAL_EPISODES})")
-    group.add_argument("--eval-every", type=COUNT, default=DEFAULT_EVAL_EVERY, metavar="K",
-                       help=f"evaluate after every K-th episode and after every {MAX_SCORE} "
-                            f"(default: {DEFAULT_EVAL_EVERY}, every episode)")
-    group.add_argument("--confirm-episodes", type=COUNT, default=DEFAULT_CONFIRM_EPISODES, metavar="M",
-                       help="greedy episodes from other starting states that confirm a screen at least as good "
-                            f"as the best model before it replaces it (default: {DEFAULT_CONFIRM_EPISODES})")
-    group.add_argument("--best-model", default=None, metavar="PATH",
-                       help="where the best evaluated model is saved (default: the --model name "
-                            "with -best, e.g. cartpole-dqn-best.h5)")
-    group.add_argument("--stop-when-solved", type=STOP_THRESHOLD, nargs="?", const=EVERY_EPISODE_AT_500,
-                       default=None, metavar="MEAN",
-                       help=f"without a value: stop training once the best model played {MAX_SCORE} in every "
-                            "one of its screen and confirmation episodes (solved); with MEAN: once its screen and "
-                            f"confirmation means both reach MEAN ({SOLVED_THRESHOLD:g} is CartPole-v1's reward "
-                            f"threshold; such a model may still fall before {MAX_SCORE} in a test)")
+    group.add_argument(
+        "--eval-episodes",
+        type=WholeNumber(0, description="0 (off) or a positive whole number"),
+        default=DEFAULT_EVAL_EPISODES,
+        metavar="N",
+        help=f"greedy episodes of each evaluation's screen; 0 turns evaluation off (default: {DEFAULT_EVAL_EPISODES})",
+    )
+    group.add_argument(
+        "--eval-every",
+        type=COUNT,
+        default=DEFAULT_EVAL_EVERY,
+        metavar="K",
+        help=f"evaluate after every K-th episode and after every {MAX_SCORE} "
+        f"(default: {DEFAULT_EVAL_EVERY}, every episode)",
+    )
+    group.add_argument(
+        "--confirm-episodes",
+        type=COUNT,
+        default=DEFAULT_CONFIRM_EPISODES,
+        metavar="M",
+        help="greedy episodes from other starting states that confirm a screen at least as good "
+        f"as the best model before it replaces it (default: {DEFAULT_CONFIRM_EPISODES})",
+    )
+    group.add_argument(
+        "--best-model",
+        default=None,
+        metavar="PATH",
+        help="where the best evaluated model is saved (default: the --model name "
+        "with -best, e.g. cartpole-dqn-best.h5)",
+    )
+    group.add_argument(
+        "--stop-when-solved",
+        type=STOP_THRESHOLD,
+        nargs="?",
+        const=EVERY_EPISODE_AT_500,
+        default=None,
+        metavar="MEAN",
+        help=f"without a value: stop training once the best model played {MAX_SCORE} in every "
+        "one of its screen and confirmation episodes (solved); with MEAN: once its screen and "
+        f"confirmation means both reach MEAN ({SOLVED_THRESHOLD:g} is CartPole-v1's reward "
+        f"threshold; such a model may still fall before {MAX_SCORE} in a test)",
+    )
 
 
 def add_test_outputs(parser) -> None:
-    parser.add_argument("--pretrained", action="store_true",
-                        help="play the pretrained model shipped with the package instead of --model")
-    parser.add_argument("--gif", default=None, metavar="PATH",
-                        help="record the episodes as an animated GIF (headless; works with --render none)")
-    parser.add_argument("--plot", default=None, metavar="PATH",
-                        help="plot the test scores to PATH, in the format its suffix names (.png, .svg, .pdf, ...)")
+    parser.add_argument(
+        "--pretrained",
+        action="store_true",
+        help="play the pretrained model shipped with the package instead of --model",
+    )
+    parser.add_argument(
+        "--gif",
+        default=None,
+        metavar="PATH",
+        help="record the episodes as an animated GIF (headless; works with --render none)",
+    )
+    parser.add_argument(
+        "--plot",
+        default=None,
+        metavar="PATH",
+        help="plot the test scores to PATH, in the format its suffix names (.png, .svg, .pdf, ...)",
+    )
 
 
 def add_bench_flags(bench) -> None:
     """The ``bench`` flags: which benchmark, its budget, and the learning study's seeds, workers and files."""
-    bench.add_argument("--steps", type=COUNT, default=3000, metavar="N",
-                       help="timed environment steps of the package's training loop (default: 3000)")
-    bench.add_argument("--tutorial-steps", type=COUNT, default=3, metavar="N",
-                       help="timed steps of the tutorial's loop, several seconds each (default: 3)")
-    bench.add_argument("--updates", type=COUNT, default=300, metavar="N",
-                       help="timed bare replay updates (default: 300)")
-    bench.add_argument("--learning", action="store_true",
-                       help="run the learning benchmark instead of the speed benchmark")
-    bench.add_argument("--profile", action="store_true",
-                       help="time each part of one training step (environment, minibatch, each part of the "
-                            "compiled replay call), --updates calls of each, in 5 rounds")
-    bench.add_argument("--against-sb3", action="store_true",
-                       help="time the training loop beside Stable-Baselines3's DQN configured as the recipe, "
-                            "alternating --rounds times, --steps steps each; needs the extra: " f"{INSTALL_SB3}")
-    bench.add_argument("--rounds", type=COUNT, default=3, metavar="N",
-                       help="with --against-sb3: turns of each side (default: 3)")
-    bench.add_argument("--sb3-threads", type=COUNT, default=1, metavar="N",
-                       help="with --against-sb3: torch.set_num_threads for SB3 (default: 1, one thread per "
-                            "operation as TensorFlow's; more threads collapse on a machine with other work)")
-    bench.add_argument("--keep-training", action="store_true",
-                       help="with --learning: the study: train every seed for --max-episodes, never stopping "
-                            "when solved, and record how often its evaluation stays solved; plots the median "
-                            "evaluation mean against episodes (default plot: evaluation-medians.png)")
-    bench.add_argument("--ray", nargs="?", const=LOCAL_RUNTIME, default=None, metavar="ADDRESS",
-                       help="with --learning: run the seeds as Ray tasks on the cluster at ADDRESS (its head "
-                            "node's host:port, or auto: the one `ray start` started here; a cluster with token "
-                            "authentication also needs RAY_AUTH_MODE=token and its token in RAY_AUTH_TOKEN), or on "
-                            f"a local Ray runtime without one; needs the extra: {INSTALL_RAY}")
-    bench.add_argument("--seeds", type=COUNT, default=10, metavar="N",
-                       help="with --learning: number of seeds, from --seed on (default: 10)")
-    bench.add_argument("--max-episodes", type=COUNT, default=DEFAULTS.EPISODES, metavar="N",
-                       help="with --learning: give up on a seed after this many episodes "
-                            f"(default: {DEFAULTS.EPISODES})")
-    bench.add_argument("--workers", type=COUNT, default=None, metavar="N",
-                       help="with --learning: seeds trained at once, one process each (default: the cores "
-                            f"this process may use, {available_cores()} here)")
-    bench.add_argument("--csv", default=None, metavar="PATH",
-                       help="with --learning: the per-seed rows (default: bench-learning/<preset>.csv); each "
-                            "seed's printed lines go beside it")
-    bench.add_argument("--plot", default=None, metavar="PATH",
-                       help="with --learning: the fraction of seeds solved against episodes, one curve per CSV "
-                            "in the --csv folder, in the format the suffix names (default: fraction-solved.png "
-                            "there)")
+    bench.add_argument(
+        "--steps",
+        type=COUNT,
+        default=3000,
+        metavar="N",
+        help="timed environment steps of the package's training loop (default: 3000)",
+    )
+    bench.add_argument(
+        "--tutorial-steps",
+        type=COUNT,
+        default=3,
+        metavar="N",
+        help="timed steps of the tutorial's loop, several seconds each (default: 3)",
+    )
+    bench.add_argument(
+        "--updates", type=COUNT, default=300, metavar="N", help="timed bare replay updates (default: 300)"
+    )
+    bench.add_argument(
+        "--learning", action="store_true", help="run the learning benchmark instead of the speed benchmark"
+    )
+    bench.add_argument(
+        "--profile",
+        action="store_true",
+        help="time each part of one training step (environment, minibatch, each part of the "
+        "compiled replay call), --updates calls of each, in 5 rounds",
+    )
+    bench.add_argument(
+        "--against-sb3",
+        action="store_true",
+        help="time the training loop beside Stable-Baselines3's DQN configured as the recipe, "
+        "alternating --rounds times, --steps steps each; needs the extra: "
+        f"{INSTALL_SB3}",
+    )
+    bench.add_argument(
+        "--rounds", type=COUNT, default=3, metavar="N", help="with --against-sb3: turns of each side (default: 3)"
+    )
+    bench.add_argument(
+        "--sb3-threads",
+        type=COUNT,
+        default=1,
+        metavar="N",
+        help="with --against-sb3: torch.set_num_threads for SB3 (default: 1, one thread per "
+        "operation as TensorFlow's; more threads collapse on a machine with other work)",
+    )
+    bench.add_argument(
+        "--keep-training",
+        action="store_true",
+        help="with --learning: the study: train every seed for --max-episodes, never stopping "
+        "when solved, and record how often its evaluation stays solved; plots the median "
+        "evaluation mean against episodes (default plot: evaluation-medians.png)",
+    )
+    bench.add_argument(
+        "--ray",
+        nargs="?",
+        const=LOCAL_RUNTIME,
+        default=None,
+        metavar="ADDRESS",
+        help="with --learning: run the seeds as Ray tasks on the cluster at ADDRESS (its head "
+        "node's host:port, or auto: the one `ray start` started here; a cluster with token "
+        "authentication also needs RAY_AUTH_MODE=token and its token in RAY_AUTH_TOKEN), or on "
+        f"a local Ray runtime without one; needs the extra: {INSTALL_RAY}",
+    )
+    bench.add_argument(
+        "--seeds",
+        type=COUNT,
+        default=10,
+        metavar="N",
+        help="with --learning: number of seeds, from --seed on (default: 10)",
+    )
+    bench.add_argument(
+        "--max-episodes",
+        type=COUNT,
+        default=DEFAULTS.EPISODES,
+        metavar="N",
+        help=f"with --learning: give up on a seed after this many episodes (default: {DEFAULTS.EPISODES})",
+    )
+    bench.add_argument(
+        "--workers",
+        type=COUNT,
+        default=None,
+        metavar="N",
+        help="with --learning: seeds trained at once, one process each (default: the cores "
+        f"this process may use, {available_cores()} here)",
+    )
+    bench.add_argument(
+        "--csv",
+        default=None,
+        metavar="PATH",
+        help="with --learning: the per-seed rows (default: bench-learning/<preset>.csv); each "
+        "seed's printed lines go beside it",
+    )
+    bench.add_argument(
+        "--plot",
+        default=None,
+        metavar="PATH",
+        help="with --learning: the fraction of seeds solved against episodes, one curve per CSV "
+        "in the --csv folder, in the format the suffix names (default: fraction-solved.png "
+        "there)",
+    )
     bench.add_argument("--seed", type=SEED, default=0, help="(first) seed (default: 0)")

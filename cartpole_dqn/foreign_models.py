@@ -53,8 +53,10 @@ def _text(value):
 
 
 def note_on_loading(path, version) -> str:
-    return (f"note: {path} was saved by Keras {version}; loaded its network and weights "
-            f"without its training config (optimizer, loss)")
+    return (
+        f"note: {path} was saved by Keras {version}; loaded its network and weights "
+        f"without its training config (optimizer, loss)"
+    )
 
 
 def with_usable_name(model):

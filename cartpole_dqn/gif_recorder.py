@@ -82,6 +82,13 @@ class GifRecorder(gym.Wrapper):
         palette = first.quantize(colors=64)
         frames = [palette] + [frame.quantize(palette=palette) for frame in rest]
         with written_atomically(path) as partial:
-            frames[0].save(partial, format="GIF", save_all=True, append_images=frames[1:], loop=0,
-                           duration=round(1000 * self.frame_skip / STEPS_PER_SECOND), optimize=False)
+            frames[0].save(
+                partial,
+                format="GIF",
+                save_all=True,
+                append_images=frames[1:],
+                loop=0,
+                duration=round(1000 * self.frame_skip / STEPS_PER_SECOND),
+                optimize=False,
+            )
         return Path(path)

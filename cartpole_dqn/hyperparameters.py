@@ -44,48 +44,67 @@ class Hyperparameters:
     gamma: float = _param(0.95, "discount rate of future rewards, in [0, 1]", number=UNIT)
     epsilon: float = _param(1.0, "initial exploration rate, in [0, 1]", number=UNIT)
     epsilon_min: float = _param(0.0001, "exploration never decays below this, in [0, 1]", number=UNIT)
-    epsilon_decay: float = _param(0.999, "epsilon is multiplied by this at each decay step, in [0, 1]",
-                                  number=UNIT)
-    learning_rate: float = _param(0.001, "optimizer learning rate (the tutorial uses Adam's default, 0.001)",
-                                  number=POSITIVE)
+    epsilon_decay: float = _param(0.999, "epsilon is multiplied by this at each decay step, in [0, 1]", number=UNIT)
+    learning_rate: float = _param(
+        0.001, "optimizer learning rate (the tutorial uses Adam's default, 0.001)", number=POSITIVE
+    )
     batch_size: int = _param(128, "transitions sampled from memory per replay", number=COUNT)
-    dropout: float = _param(0.5, "Dropout rate after each hidden layer, in [0, 1); 0 leaves Dropout out",
-                            number=UNIT_BELOW_ONE)
+    dropout: float = _param(
+        0.5, "Dropout rate after each hidden layer, in [0, 1); 0 leaves Dropout out", number=UNIT_BELOW_ONE
+    )
     kernel_initializer: str = _param("glorot_uniform", "initializer of every Dense layer's weights (a Keras name)")
     optimizer: str = _param("adam", "optimizer that minimises the loss", choices=("adam", "rmsprop"))
-    rho: float = _param(0.9, "RMSprop's discounting of its gradient average, in [0, 1) (rmsprop only)",
-                        number=UNIT_BELOW_ONE)
+    rho: float = _param(
+        0.9, "RMSprop's discounting of its gradient average, in [0, 1) (rmsprop only)", number=UNIT_BELOW_ONE
+    )
     optimizer_epsilon: float = _param(1e-07, "the optimizer's numerical-stability epsilon, > 0", number=POSITIVE)
-    train_start: int = _param(0, "no replay until the memory holds this many transitions",
-                              number=WholeNumber(0))
+    train_start: int = _param(0, "no replay until the memory holds this many transitions", number=WholeNumber(0))
     epsilon_decay_at: str = _param(
-        "replay", "when epsilon decays: after each 'replay', or in each 'remember' once the memory "
-        "holds more than train_start transitions", choices=("replay", "remember"))
+        "replay",
+        "when epsilon decays: after each 'replay', or in each 'remember' once the memory "
+        "holds more than train_start transitions",
+        choices=("replay", "remember"),
+    )
     done_reward: float = _param(-10.0, "reward stored for the step that ends an episode", number=FINITE)
     time_limit_reward: str = _param(
-        "done", "reward of the step where time runs out (500 steps): 'done' gives it done_reward, "
-        "'plain' keeps the environment's reward", choices=("done", "plain"))
+        "done",
+        "reward of the step where time runs out (500 steps): 'done' gives it done_reward, "
+        "'plain' keeps the environment's reward",
+        choices=("done", "plain"),
+    )
     # Learning that stays learned: what the author's DDQN lesson, CleanRL and
     # Stable Baselines3 add to DQN.  Each is off by default (the tutorial has none).
     target_update_every: int = _param(
-        0, "keep a target network that values the next states, updated every N replays or episodes "
+        0,
+        "keep a target network that values the next states, updated every N replays or episodes "
         "(--target-update-unit); 0: none, the online network values them as in the tutorial",
-        number=WholeNumber(0))
+        number=WholeNumber(0),
+    )
     target_update_unit: str = _param(
-        "replays", "what --target-update-every counts: 'replays' or 'episodes'", choices=("replays", "episodes"))
+        "replays", "what --target-update-every counts: 'replays' or 'episodes'", choices=("replays", "episodes")
+    )
     tau: float = _param(
-        1.0, "each target update moves the target weights this fraction of the way to the online ones: "
+        1.0,
+        "each target update moves the target weights this fraction of the way to the online ones: "
         "1 copies them (hard update), below 1 is a soft update, in (0, 1]",
-        number=RealNumber(0.0, 1.0, low_open=True))
+        number=RealNumber(0.0, 1.0, low_open=True),
+    )
     double_dqn: bool = _param(
-        False, "Double DQN targets: the online network picks argmax_a Q(s', a), the target network values "
-        "it (needs a target network)")
+        False,
+        "Double DQN targets: the online network picks argmax_a Q(s', a), the target network values "
+        "it (needs a target network)",
+    )
     loss: str = _param(
-        "mse", "loss between prediction and target: 'mse' (the tutorial's) or 'huber' (squared within 1 of "
-        "the target, linear beyond)", choices=("mse", "huber"))
+        "mse",
+        "loss between prediction and target: 'mse' (the tutorial's) or 'huber' (squared within 1 of "
+        "the target, linear beyond)",
+        choices=("mse", "huber"),
+    )
     bootstrap_time_limit: bool = _param(
-        False, "at the time limit (500 steps, a cut, not a fall) value the next state as after any other "
-        "step instead of ending the target there (needs --time-limit-reward plain)")
+        False,
+        "at the time limit (500 steps, a cut, not a fall) value the next state as after any other "
+        "step instead of ending the target there (needs --time-limit-reward plain)",
+    )
 
     def validated(self) -> Hyperparameters:
         """Return self, or raise UserError naming the first impossible value."""
@@ -96,14 +115,17 @@ class Hyperparameters:
             if choices and value not in choices:
                 raise UserError(f"{flag_of(f.name)} must be one of {', '.join(choices)}, got {value!r}")
         if self.train_start >= self.memory_size:
-            raise UserError(f"{flag_of('train_start')} must be a whole number from 0 to below "
-                            f"{flag_of('memory_size')} ({self.memory_size}), got {self.train_start!r}")
+            raise UserError(
+                f"{flag_of('train_start')} must be a whole number from 0 to below "
+                f"{flag_of('memory_size')} ({self.memory_size}), got {self.train_start!r}"
+            )
         if self.double_dqn and not self.target_update_every:
-            raise UserError(f"{flag_of('double_dqn')} needs a target network: give "
-                            f"{flag_of('target_update_every')} N")
+            raise UserError(f"{flag_of('double_dqn')} needs a target network: give {flag_of('target_update_every')} N")
         if self.bootstrap_time_limit and self.time_limit_reward != "plain":
-            raise UserError(f"{flag_of('bootstrap_time_limit')} needs {flag_of('time_limit_reward')} plain: "
-                            "a step that is no failure cannot carry the failure's reward")
+            raise UserError(
+                f"{flag_of('bootstrap_time_limit')} needs {flag_of('time_limit_reward')} plain: "
+                "a step that is no failure cannot carry the failure's reward"
+            )
         return self
 
     def replace(self, **changes) -> Hyperparameters:
@@ -111,8 +133,11 @@ class Hyperparameters:
 
     def differences(self, base: Hyperparameters) -> dict[str, object]:
         """The fields whose values differ from ``base``'s, with this recipe's values."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
-                if getattr(self, f.name) != getattr(base, f.name)}
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name) != getattr(base, f.name)
+        }
 
 
 def flag_of(name: str) -> str:
@@ -127,9 +152,18 @@ DEFAULTS = Hyperparameters()
 # initialisation, RMSprop as in DeepMind's DQN, replay from 1000
 # transitions, -100 for a fall but no penalty for reaching the time limit.
 _DQN_SCRIPT = DEFAULTS.replace(
-    dropout=0.0, kernel_initializer="he_uniform", optimizer="rmsprop", learning_rate=0.00025,
-    rho=0.95, optimizer_epsilon=0.01, epsilon_min=0.001, train_start=1000,
-    epsilon_decay_at="remember", done_reward=-100.0, time_limit_reward="plain")
+    dropout=0.0,
+    kernel_initializer="he_uniform",
+    optimizer="rmsprop",
+    learning_rate=0.00025,
+    rho=0.95,
+    optimizer_epsilon=0.01,
+    epsilon_min=0.001,
+    train_start=1000,
+    epsilon_decay_at="remember",
+    done_reward=-100.0,
+    time_limit_reward="plain",
+)
 
 # The author's next lesson, Cartpole_DDQN_TF2.py in pythonlessons/Reinforcement_Learning:
 # the script's network and optimizer, minibatches of 32, epsilon down to 0.01,
@@ -137,8 +171,8 @@ _DQN_SCRIPT = DEFAULTS.replace(
 # Double DQN targets.  (His script also raises the time limit to 4000 steps;
 # CartPole-v1's 500 stays here.)
 _DDQN = _DQN_SCRIPT.replace(
-    epsilon_min=0.01, batch_size=32, target_update_every=1, target_update_unit="episodes",
-    double_dqn=True)
+    epsilon_min=0.01, batch_size=32, target_update_every=1, target_update_unit="episodes", double_dqn=True
+)
 
 # Named recipes; the command line's --preset picks one, its flags override single values.
 PRESETS = {
@@ -152,8 +186,14 @@ PRESETS = {
     # drifting off the track, the 500-step cut bootstrapped, a memory of 20000
     # that keeps early failures, and 2% exploration left to keep finding them.
     "ddqn-soft-bootstrap": _DDQN.replace(
-        gamma=0.99, bootstrap_time_limit=True, memory_size=20000, epsilon_min=0.02,
-        target_update_every=1, target_update_unit="replays", tau=0.005),
+        gamma=0.99,
+        bootstrap_time_limit=True,
+        memory_size=20000,
+        epsilon_min=0.02,
+        target_update_every=1,
+        target_update_unit="replays",
+        tau=0.005,
+    ),
 }
 DEFAULT_PRESET = "tutorial"
 DEFAULT_MODEL_PATH = "cartpole-dqn.h5"  # the tutorial's file name
@@ -164,13 +204,17 @@ DEFAULT_MODEL_PATH = "cartpole-dqn.h5"  # the tutorial's file name
 
 def add_flags(parser) -> None:
     """--preset, and one flag per hyperparameter but EPISODES (each command has its own --episodes)."""
-    parser.add_argument("--preset", choices=PRESETS, default=DEFAULT_PRESET,
-                        help="the recipe every hyperparameter comes from, unless its own flag is given: "
-                             "'tutorial' (the tutorial's README), 'dqn-script' (the tutorial repository's "
-                             "Cart_Pole_game_DQN.py), 'ddqn' (the author's next lesson, Cartpole_DDQN_TF2.py, "
-                             "with CartPole-v1's 500-step limit) or 'ddqn-soft-bootstrap' (ddqn with soft target "
-                             "updates, gamma 0.99, the time limit bootstrapped, a memory of 20000 and epsilon down "
-                             f"to 0.02: the one that stays learned) (default: {DEFAULT_PRESET})")
+    parser.add_argument(
+        "--preset",
+        choices=PRESETS,
+        default=DEFAULT_PRESET,
+        help="the recipe every hyperparameter comes from, unless its own flag is given: "
+        "'tutorial' (the tutorial's README), 'dqn-script' (the tutorial repository's "
+        "Cart_Pole_game_DQN.py), 'ddqn' (the author's next lesson, Cartpole_DDQN_TF2.py, "
+        "with CartPole-v1's 500-step limit) or 'ddqn-soft-bootstrap' (ddqn with soft target "
+        "updates, gamma 0.99, the time limit bootstrapped, a memory of 20000 and epsilon down "
+        f"to 0.02: the one that stays learned) (default: {DEFAULT_PRESET})",
+    )
     group = parser.add_argument_group("hyperparameters (each flag overrides the preset's value)")
     for parameter in dataclasses.fields(Hyperparameters):
         if parameter.name == "EPISODES":
@@ -179,13 +223,23 @@ def add_flags(parser) -> None:
         # Left out of args unless given, so that the preset fills it in.
         if isinstance(parameter.default, bool):
             # --double-dqn / --no-double-dqn: either can override a preset.
-            group.add_argument(flag_of(parameter.name), dest=parameter.name, action=argparse.BooleanOptionalAction,
-                               default=argparse.SUPPRESS, help=help_text)
+            group.add_argument(
+                flag_of(parameter.name),
+                dest=parameter.name,
+                action=argparse.BooleanOptionalAction,
+                default=argparse.SUPPRESS,
+                help=help_text,
+            )
             continue
-        group.add_argument(flag_of(parameter.name), dest=parameter.name, type=parameter.metadata["number"] or str,
-                           default=argparse.SUPPRESS, choices=parameter.metadata["choices"],
-                           metavar=None if parameter.metadata["choices"] else parameter.name.upper(),
-                           help=help_text)
+        group.add_argument(
+            flag_of(parameter.name),
+            dest=parameter.name,
+            type=parameter.metadata["number"] or str,
+            default=argparse.SUPPRESS,
+            choices=parameter.metadata["choices"],
+            metavar=None if parameter.metadata["choices"] else parameter.name.upper(),
+            help=help_text,
+        )
 
 
 def _preset_values(name):

@@ -54,16 +54,17 @@ def _dense(units, activation, initializer):
     try:
         return Dense(units, activation=activation, kernel_initializer=initializer)
     except ValueError:
-        raise UserError(f"{flag_of('kernel_initializer')} {initializer!r} is not a Keras initializer "
-                        f"name (e.g. glorot_uniform, he_uniform)") from None
+        raise UserError(
+            f"{flag_of('kernel_initializer')} {initializer!r} is not a Keras initializer "
+            f"name (e.g. glorot_uniform, he_uniform)"
+        ) from None
 
 
 def compile_for_training(model, hyperparameters=DEFAULTS):
     """Compile ``model`` with the loss and optimizer of ``hyperparameters`` (MSE and Adam by default)."""
     hp = hyperparameters
     if hp.optimizer == "rmsprop":
-        optimizer = keras.optimizers.RMSprop(learning_rate=hp.learning_rate, rho=hp.rho,
-                                             epsilon=hp.optimizer_epsilon)
+        optimizer = keras.optimizers.RMSprop(learning_rate=hp.learning_rate, rho=hp.rho, epsilon=hp.optimizer_epsilon)
     else:
         optimizer = keras.optimizers.Adam(learning_rate=hp.learning_rate, epsilon=hp.optimizer_epsilon)
     # A loss object, not the string "mse": Keras 3 saves "mse" to .h5 in a
@@ -104,9 +105,7 @@ def load_model(path, state_size: int, action_size: int):
     """
     path = Path(path)
     if not path.is_file():
-        raise UserError(
-            f"no model file at {path}; train one first with: python -m cartpole_dqn train --model {path}"
-        )
+        raise UserError(f"no model file at {path}; train one first with: python -m cartpole_dqn train --model {path}")
     try:
         # Keras warns about some odd files before it fails on them: the error says it once.
         with warnings.catch_warnings():

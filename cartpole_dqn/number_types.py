@@ -71,8 +71,11 @@ class WholeNumber(_NumberType):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < self.minimum:
             raise ValueError(f"must be {self.requirement()}, got {value!r}")
         if int(value) > self.maximum:
-            raise ValueError(f"must be {self.requirement()} up to {self.maximum}, got {value!r}"
-                             if self.maximum == sys.maxsize else f"must be {self.requirement()}, got {value!r}")
+            raise ValueError(
+                f"must be {self.requirement()} up to {self.maximum}, got {value!r}"
+                if self.maximum == sys.maxsize
+                else f"must be {self.requirement()}, got {value!r}"
+            )
         return value
 
 
@@ -92,8 +95,10 @@ class RealNumber(_NumberType):
         if low is not None and high is not None:
             if not (self.low_open or self.high_open):
                 return f"between {low:g} and {high:g}"
-            return (f"{'above' if self.low_open else 'at least'} {low:g} and "
-                    f"{'below' if self.high_open else 'at most'} {high:g}")
+            return (
+                f"{'above' if self.low_open else 'at least'} {low:g} and "
+                f"{'below' if self.high_open else 'at most'} {high:g}"
+            )
         if low is not None:
             return "positive" if (low == 0 and self.low_open) else f"at least {low:g}"
         return "a finite number"

@@ -29,8 +29,7 @@ MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 def check_model_path(path, what="--model") -> None:
     """UserError unless Keras can save a model to ``path`` and the folder takes it."""
     if not str(path).endswith(MODEL_SUFFIXES):
-        raise UserError(f"{what} {path}: Keras saves models only to names ending in "
-                        f"{', '.join(MODEL_SUFFIXES)}")
+        raise UserError(f"{what} {path}: Keras saves models only to names ending in {', '.join(MODEL_SUFFIXES)}")
     check_file(path, what)
 
 
@@ -39,8 +38,10 @@ def check_plot_path(path, what="--plot") -> None:
     takes it."""
     formats = plot_formats()
     if not Path(path).is_dir() and Path(path).suffix[1:].lower() not in formats:
-        raise UserError(f"{what} {path}: matplotlib writes plots only to names ending in "
-                        f"{', '.join('.' + name for name in formats)}")
+        raise UserError(
+            f"{what} {path}: matplotlib writes plots only to names ending in "
+            f"{', '.join('.' + name for name in formats)}"
+        )
     check_file(path, what)
 
 

@@ -41,7 +41,11 @@ def map_in_processes(function, tasks, workers: int):
     ``function`` must be a module-level function and the tasks picklable.
     """
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_setup,
-                             initargs=(max(1, available_cores() // workers),)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_worker_setup,
+        initargs=(max(1, available_cores() // workers),),
+    ) as pool:
         for future in as_completed([pool.submit(function, task) for task in tasks]):
             yield future.result()

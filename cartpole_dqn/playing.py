@@ -36,23 +36,34 @@ def model_to_play(model, *, best: bool = False, pretrained: bool = False):
     if pretrained:
         return str(PRETRAINED_MODEL)
     if checkpoint.is_checkpoint(model):
-        raise UserError(f"{model} is a training checkpoint, for train --resume; test plays a model file "
-                        f"(.h5, .keras)")
+        raise UserError(f"{model} is a training checkpoint, for train --resume; test plays a model file (.h5, .keras)")
     best_model = RunFiles.for_model(model).best_model
     if not best:
         if not os.path.exists(model) and best_model.is_file():
             # train --stop-when-solved often writes only the best model (no training episode reached 500).
-            raise UserError(f"no model file at {model}, but the best evaluated model is at {best_model}; "
-                            f"play it with: {test_best_command(model)}")
+            raise UserError(
+                f"no model file at {model}, but the best evaluated model is at {best_model}; "
+                f"play it with: {test_best_command(model)}"
+            )
         return model
     if not best_model.is_file():
-        raise UserError(f"no best model at {best_model}; train with evaluation on (the default) and "
-                        f"--model {model} until an evaluation has run")
+        raise UserError(
+            f"no best model at {best_model}; train with evaluation on (the default) and "
+            f"--model {model} until an evaluation has run"
+        )
     return best_model
 
 
-def play(model_path, hyperparameters: Hyperparameters, seed: int | None = None, render: str = "human", *,
-         gif=None, plot=None, agent_factory: Callable = new_agent) -> PlayResult:
+def play(
+    model_path,
+    hyperparameters: Hyperparameters,
+    seed: int | None = None,
+    render: str = "human",
+    *,
+    gif=None,
+    plot=None,
+    agent_factory: Callable = new_agent,
+) -> PlayResult:
     """Play ``hyperparameters.EPISODES`` greedy episodes of the model at ``model_path``, as ``test`` does.
 
     ``gif``: record them to this animated GIF; ``plot``: draw their scores

@@ -52,16 +52,16 @@ def moving_average(scores, window: int = MOVING_AVERAGE_WINDOW) -> np.ndarray:
 
 def _draw_score_axes(axes, title, xlabel) -> None:
     """Score axis from 0 to just above the maximum, with the maximum dashed; whole-number x ticks."""
-    axes.axhline(MAX_SCORE, color="tab:green", linestyle="--", linewidth=1,
-                 label=f"maximum score ({MAX_SCORE})")
+    axes.axhline(MAX_SCORE, color="tab:green", linestyle="--", linewidth=1, label=f"maximum score ({MAX_SCORE})")
     axes.set_ylim(0, MAX_SCORE * 1.08)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set(title=title, xlabel=xlabel, ylabel="score (steps balanced)")
     axes.grid(alpha=0.3)
 
 
-def plot_training_scores(scores, path, saved_episodes=(), title="Training: score per episode",
-                         evaluations=(), best=None) -> Path:
+def plot_training_scores(
+    scores, path, saved_episodes=(), title="Training: score per episode", evaluations=(), best=None
+) -> Path:
     """Score of each episode, its moving average and the 500 line, to ``path``.
 
     ``saved_episodes`` (episodes after which the tutorial's rule saved the
@@ -75,24 +75,47 @@ def plot_training_scores(scores, path, saved_episodes=(), title="Training: score
     episodes = np.arange(len(scores))
     axes.plot(episodes, scores, color="tab:blue", alpha=0.35, linewidth=1, label="training score")
     if len(scores):
-        axes.plot(episodes, moving_average(scores), color="tab:orange", linewidth=2,
-                  label=f"mean of last {MOVING_AVERAGE_WINDOW}")
+        axes.plot(
+            episodes,
+            moving_average(scores),
+            color="tab:orange",
+            linewidth=2,
+            label=f"mean of last {MOVING_AVERAGE_WINDOW}",
+        )
     full = [r for r in evaluations if not r.cut_short]
     cut = [r for r in evaluations if r.cut_short]
     if full:
-        axes.plot([r.episode for r in full], [r.mean for r in full], color="tab:purple",
-                  linewidth=1.5, label=f"greedy evaluation (mean of {full[0].episodes})")
+        axes.plot(
+            [r.episode for r in full],
+            [r.mean for r in full],
+            color="tab:purple",
+            linewidth=1.5,
+            label=f"greedy evaluation (mean of {full[0].episodes})",
+        )
     if cut:
         # Only a lower bound is known of a cut screen's mean: drawn apart, not joined to the line.
-        axes.plot([r.episode for r in cut], [r.mean for r in cut], "x", color="tab:gray", markersize=4,
-                  label="evaluation cut short (mean at least)")
+        axes.plot(
+            [r.episode for r in cut],
+            [r.mean for r in cut],
+            "x",
+            color="tab:gray",
+            markersize=4,
+            label="evaluation cut short (mean at least)",
+        )
     if len(saved_episodes):
-        axes.plot(saved_episodes, [scores[e] for e in saved_episodes], "v", color="tab:red",
-                  label="saved at a training 500")
+        axes.plot(
+            saved_episodes, [scores[e] for e in saved_episodes], "v", color="tab:red", label="saved at a training 500"
+        )
     if best is not None:
-        axes.plot([best.episode], [best.score], "*", color="black", markersize=14,
-                  label=f"kept as best: episode {best.episode}, {best.total_at500}/"
-                        f"{best.episodes + best.confirm_episodes} at {MAX_SCORE}, mean {best.score:.1f}")
+        axes.plot(
+            [best.episode],
+            [best.score],
+            "*",
+            color="black",
+            markersize=14,
+            label=f"kept as best: episode {best.episode}, {best.total_at500}/"
+            f"{best.episodes + best.confirm_episodes} at {MAX_SCORE}, mean {best.score:.1f}",
+        )
     _draw_score_axes(axes, title, "episode")
     figure.legend(loc="outside lower center", ncols=3)
     return _save(figure, path)
@@ -105,8 +128,7 @@ def plot_test_scores(scores, path, title="Test: greedy episodes") -> Path:
     reached = [score >= MAX_SCORE for score in scores]
     colors = ["tab:green" if done else "tab:red" for done in reached]
     axes.bar(np.arange(len(scores)), scores, color=colors)
-    _draw_score_axes(axes, f"{title}: {sum(reached)} of {len(scores)} reached {MAX_SCORE}",
-                     "test episode")
+    _draw_score_axes(axes, f"{title}: {sum(reached)} of {len(scores)} reached {MAX_SCORE}", "test episode")
     return _save(figure, path)
 
 
@@ -137,8 +159,13 @@ def plot_fraction_solved(curves, path, title="Seeds solved by train --stop-when-
     axes = figure.add_subplot()
     longest = max(max_episodes for _, max_episodes in curves.values())
     for label, (solved, max_episodes) in curves.items():
-        axes.step(np.arange(max_episodes), fraction_solved(solved, max_episodes), where="post", linewidth=2,
-                  label=f"{label}: {sum(e is not None for e in solved)}/{len(solved)} seeds solved")
+        axes.step(
+            np.arange(max_episodes),
+            fraction_solved(solved, max_episodes),
+            where="post",
+            linewidth=2,
+            label=f"{label}: {sum(e is not None for e in solved)}/{len(solved)} seeds solved",
+        )
     axes.set_xlim(0, longest)
     axes.set_ylim(0, 1.02)
     axes.set(title=title, xlabel="training episode", ylabel="fraction of seeds solved")
@@ -147,8 +174,9 @@ def plot_fraction_solved(curves, path, title="Seeds solved by train --stop-when-
     return _save(figure, path)
 
 
-def plot_evaluation_medians(curves, path, threshold, title="Greedy evaluation over training, seeds' median "
-                                                           "and quartiles") -> Path:
+def plot_evaluation_medians(
+    curves, path, threshold, title="Greedy evaluation over training, seeds' median and quartiles"
+) -> Path:
     """For each curve, the median evaluation mean across seeds against episodes, with the interquartile band.
 
     ``curves`` maps a label (a preset) to one list per seed of its
@@ -161,11 +189,11 @@ def plot_evaluation_medians(curves, path, threshold, title="Greedy evaluation ov
         longest = max(len(means) for means in seeds)
         padded = np.full((len(seeds), longest), np.nan)
         for row, means in zip(padded, seeds, strict=True):
-            row[:len(means)] = means
+            row[: len(means)] = means
         low, median, high = np.nanpercentile(padded, [25, 50, 75], axis=0)
         episodes = np.arange(longest)
         seeds_counted = f"{len(seeds)} seed{'s' if len(seeds) > 1 else ''}"
-        line, = axes.plot(episodes, median, linewidth=2, label=f"{label}: median of {seeds_counted}")
+        (line,) = axes.plot(episodes, median, linewidth=2, label=f"{label}: median of {seeds_counted}")
         axes.fill_between(episodes, low, high, color=line.get_color(), alpha=0.2)
     _draw_score_axes(axes, title, "training episode")
     axes.axhline(threshold, color="black", linestyle=":", linewidth=1, label=f"solved ({threshold:g})")

@@ -31,6 +31,7 @@ def episode_reporter(queue, seed: int):
     no random number and leaves the agent alone, so training is the same with
     it or without.
     """
+
     def report(agent, episode, score):
         evaluator = next((hook for hook in agent.episode_hooks if isinstance(hook, Evaluator)), None)
         queue.put((seed, len(agent.scores), _best_mean(evaluator.records if evaluator is not None else ())))
@@ -50,9 +51,17 @@ class SeedProgress:
 
     def __init__(self, tasks, live: bool):
         self.enabled = sys.stderr.isatty()  # tqdm's disable=None: nothing where stderr is a log or a pipe
-        self._bars = {task.seed: tqdm(total=task.hyperparameters.EPISODES, desc=f"seed {task.seed}",
-                                      unit="episode", position=i, leave=True, disable=not self.enabled)
-                      for i, task in enumerate(tasks)}
+        self._bars = {
+            task.seed: tqdm(
+                total=task.hyperparameters.EPISODES,
+                desc=f"seed {task.seed}",
+                unit="episode",
+                position=i,
+                leave=True,
+                disable=not self.enabled,
+            )
+            for i, task in enumerate(tasks)
+        }
         self._manager = self._reader = None
         self.tasks = tasks
         if live and self.enabled:

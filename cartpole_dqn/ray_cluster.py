@@ -48,9 +48,11 @@ def check_ray(address: str | None) -> None:
     try:
         socket.create_connection((host, port), timeout=ANSWER_SECONDS).close()
     except OSError as exc:
-        raise UserError(f"no Ray cluster answers at {address} ({exc.strerror or exc}): start one there with "
-                        f"`ray start --head --port {port}`, or give the address `ray status` shows on its head "
-                        "node") from None
+        raise UserError(
+            f"no Ray cluster answers at {address} ({exc.strerror or exc}): start one there with "
+            f"`ray start --head --port {port}`, or give the address `ray status` shows on its head "
+            "node"
+        ) from None
 
 
 def _host_and_port(address: str) -> tuple[str | None, int | None]:
@@ -139,8 +141,12 @@ def _refusal(address: str | None, exc: ConnectionError) -> UserError:
     if "AuthenticationError" not in str(exc.__cause__):
         return UserError(f"could not join the Ray cluster at {address}: {exc}")
     if os.environ.get("RAY_AUTH_MODE", "").lower() != "token":
-        return UserError(f"the Ray cluster at {address} takes only drivers with its token: run with "
-                         f"RAY_AUTH_MODE=token and the cluster's token in {TOKEN_PLACES} "
-                         "(`ray get-auth-token` on its head node prints it)")
-    return UserError(f"the Ray cluster at {address} refused the token in {TOKEN_PLACES}: give the one "
-                     "`ray get-auth-token` prints on its head node")
+        return UserError(
+            f"the Ray cluster at {address} takes only drivers with its token: run with "
+            f"RAY_AUTH_MODE=token and the cluster's token in {TOKEN_PLACES} "
+            "(`ray get-auth-token` on its head node prints it)"
+        )
+    return UserError(
+        f"the Ray cluster at {address} refused the token in {TOKEN_PLACES}: give the one "
+        "`ray get-auth-token` prints on its head node"
+    )

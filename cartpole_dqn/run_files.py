@@ -39,7 +39,7 @@ def split_model_name(name: str) -> tuple[str, str]:
     A name without a model suffix (``test --model`` reads any file) splits at its last dot.
     """
     suffix = next((s for s in MODEL_SUFFIXES if name.endswith(s)), Path(name).suffix)
-    return name[:len(name) - len(suffix)], suffix
+    return name[: len(name) - len(suffix)], suffix
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,14 @@ class RunFiles:
         model = Path(model)
         base, suffix = split_model_name(model.name)
         logs = Path(log_dir) if log_dir is not None else model.parent
-        return cls(model=model,
-                   best_model=Path(best_model) if best_model is not None else model.with_name(f"{base}-best{suffix}"),
-                   checkpoint=model.with_name(base + CHECKPOINT_SUFFIX),
-                   training_log=logs / f"{base}-training.csv",
-                   training_plot=logs / f"{base}-training.png",
-                   evaluations_log=logs / f"{base}-evals.csv")
+        return cls(
+            model=model,
+            best_model=Path(best_model) if best_model is not None else model.with_name(f"{base}-best{suffix}"),
+            checkpoint=model.with_name(base + CHECKPOINT_SUFFIX),
+            training_log=logs / f"{base}-training.csv",
+            training_plot=logs / f"{base}-training.png",
+            evaluations_log=logs / f"{base}-evals.csv",
+        )
 
 
 # -- bench --learning ------------------------------------------------------

@@ -74,6 +74,7 @@ class Turn:
 
 # -- the two sides, each made and run inside its own worker process -------------
 
+
 class PackageSide:
     """``DQNAgent.run`` as ``bench`` times it: the tutorial's loop, a replay after every step, no rendering."""
 
@@ -88,8 +89,11 @@ class PackageSide:
 
         self._scratch = tempfile.TemporaryDirectory()
         prepare_process(seed)
-        self.agent = DQNAgent(hyperparameters.replace(EPISODES=UNLIMITED_EPISODES), seed=seed,
-                              model_path=Path(self._scratch.name) / "bench.h5")
+        self.agent = DQNAgent(
+            hyperparameters.replace(EPISODES=UNLIMITED_EPISODES),
+            seed=seed,
+            model_path=Path(self._scratch.name) / "bench.h5",
+        )
 
     def threads(self) -> str:
         from cartpole_dqn.compiled import threads_per_operation
@@ -126,16 +130,31 @@ class SB3Side:
         torch.set_num_threads(sb3_threads)
         hp = hyperparameters
         self.model = DQN(
-            _dropout_policy(hp.dropout), make_env("none"), learning_rate=hp.learning_rate,
-            buffer_size=hp.memory_size, learning_starts=0, batch_size=hp.batch_size, tau=1.0, gamma=hp.gamma,
-            train_freq=1, gradient_steps=1, target_update_interval=1,
-            policy_kwargs={"net_arch": [512, 256, 64], "activation_fn": torch.nn.ReLU,
-                           "optimizer_kwargs": {"eps": hp.optimizer_epsilon}},
-            seed=seed, device="cpu", verbose=0)
+            _dropout_policy(hp.dropout),
+            make_env("none"),
+            learning_rate=hp.learning_rate,
+            buffer_size=hp.memory_size,
+            learning_starts=0,
+            batch_size=hp.batch_size,
+            tau=1.0,
+            gamma=hp.gamma,
+            train_freq=1,
+            gradient_steps=1,
+            target_update_interval=1,
+            policy_kwargs={
+                "net_arch": [512, 256, 64],
+                "activation_fn": torch.nn.ReLU,
+                "optimizer_kwargs": {"eps": hp.optimizer_epsilon},
+            },
+            seed=seed,
+            device="cpu",
+            verbose=0,
+        )
         model = self.model
         # The tutorial's exponential decay per step, in place of SB3's linear schedule.
         model.exploration_schedule = lambda _progress_remaining: max(
-            hp.epsilon_min, hp.epsilon * hp.epsilon_decay ** model.num_timesteps)
+            hp.epsilon_min, hp.epsilon * hp.epsilon_decay**model.num_timesteps
+        )
 
     def threads(self) -> str:
         import torch
@@ -186,8 +205,7 @@ class _Worker:
     def __init__(self, context, side_class, settings):
         self.name = side_class.name
         self._connection, theirs = context.Pipe()
-        self._process = context.Process(target=_serve, args=(side_class, settings, theirs),
-                                        daemon=True)
+        self._process = context.Process(target=_serve, args=(side_class, settings, theirs), daemon=True)
         self._process.start()
         theirs.close()
 
@@ -212,8 +230,9 @@ class _Worker:
             self._process.terminate()
 
 
-def run_against_sb3(hyperparameters, steps: int, rounds: int, seed: int, sb3_threads: int = 1,
-                    out=print) -> tuple[float, float]:
+def run_against_sb3(
+    hyperparameters, steps: int, rounds: int, seed: int, sb3_threads: int = 1, out=print
+) -> tuple[float, float]:
     """Time both sides alternately for ``rounds`` rounds of ``steps`` steps; print each round and the summary line.
 
     Returns the package's and SB3's steps per second over all rounds.
@@ -221,8 +240,10 @@ def run_against_sb3(hyperparameters, steps: int, rounds: int, seed: int, sb3_thr
     check_sb3_installed()
     settings = (hyperparameters, seed, sb3_threads)
     context = multiprocessing.get_context("spawn")  # a fork of a process running TensorFlow can hang
-    out(f"against SB3: the package's training loop and Stable-Baselines3's DQN, {rounds} rounds of {steps} "
-        f"environment steps each, alternating, seed {seed}")
+    out(
+        f"against SB3: the package's training loop and Stable-Baselines3's DQN, {rounds} rounds of {steps} "
+        f"environment steps each, alternating, seed {seed}"
+    )
     workers = []
     try:
         for side_class in (PackageSide, SB3Side):
@@ -237,12 +258,18 @@ def run_against_sb3(hyperparameters, steps: int, rounds: int, seed: int, sb3_thr
             for worker in workers:
                 turn = worker.run(steps)
                 total = totals[worker.name]
-                totals[worker.name] = Turn(total.wall + turn.wall, total.cpu + turn.cpu, total.steps + turn.steps,
-                                           total.gradient_steps + turn.gradient_steps)
+                totals[worker.name] = Turn(
+                    total.wall + turn.wall,
+                    total.cpu + turn.cpu,
+                    total.steps + turn.steps,
+                    total.gradient_steps + turn.gradient_steps,
+                )
                 rates.append(turn.steps / turn.wall)
-                out(f"round {round_number} {worker.name:>7}: {turn.steps / turn.wall:6.1f} steps/s "
+                out(
+                    f"round {round_number} {worker.name:>7}: {turn.steps / turn.wall:6.1f} steps/s "
                     f"({1000 * turn.wall / turn.steps:.2f} ms/step, CPU {1000 * turn.cpu / turn.steps:.2f} ms/step, "
-                    f"{turn.gradient_steps} gradient steps)")
+                    f"{turn.gradient_steps} gradient steps)"
+                )
             out(f"round {round_number}   ratio: {rates[0] / rates[1]:.2f}")
     finally:
         for worker in workers:
@@ -251,8 +278,10 @@ def run_against_sb3(hyperparameters, steps: int, rounds: int, seed: int, sb3_thr
     # CPU seconds per step (all threads): on a machine busy with other work, less at the mercy of how the
     # scheduler shares the cores than wall time is.
     package_cpu, sb3_cpu = (totals[name].cpu / totals[name].steps for name in ("package", "SB3"))
-    out(f"against-sb3: package_steps_per_s={package:.1f} sb3_steps_per_s={sb3:.1f} ratio={package / sb3:.3f} "
+    out(
+        f"against-sb3: package_steps_per_s={package:.1f} sb3_steps_per_s={sb3:.1f} ratio={package / sb3:.3f} "
         f"package_cpu_ms={1000 * package_cpu:.3f} sb3_cpu_ms={1000 * sb3_cpu:.3f} "
         f"cpu_ratio={sb3_cpu / package_cpu:.3f} "
-        f"rounds={rounds} steps={steps}")
+        f"rounds={rounds} steps={steps}"
+    )
     return package, sb3

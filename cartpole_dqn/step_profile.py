@@ -105,8 +105,9 @@ def run_profile(hyperparameters, calls: int, seed: int, out=print) -> None:
     out(f"profile: {_settings(hyperparameters)}, replay after every step, no rendering, seed {seed}")
     with tempfile.TemporaryDirectory() as scratch:
         prepare_process(seed)
-        agent = DQNAgent(hyperparameters.replace(EPISODES=UNLIMITED_EPISODES), seed=seed,
-                         model_path=Path(scratch) / "profile.h5")
+        agent = DQNAgent(
+            hyperparameters.replace(EPISODES=UNLIMITED_EPISODES), seed=seed, model_path=Path(scratch) / "profile.h5"
+        )
         out(f"threads: {threads_per_operation()} per TensorFlow operation; batch {agent.batch_size}")
         out(f"warm-up: {WARMUP_STEPS} steps of the loop and one call of each part, not timed")
         time_training_loop(agent, WARMUP_STEPS)
@@ -124,8 +125,10 @@ def run_profile(hyperparameters, calls: int, seed: int, out=print) -> None:
                         call()
     per_call = ROUNDS * calls
     loop_wall, loop_cpu = 1000 * loop.wall / per_call, 1000 * loop.cpu / per_call
-    out(f"{'part (' + str(ROUNDS) + ' rounds of ' + str(calls) + ' calls)':<46} {'wall ms':>8} {'CPU ms':>8} "
-        f"{'% of step (wall)':>16}")
+    out(
+        f"{'part (' + str(ROUNDS) + ' rounds of ' + str(calls) + ' calls)':<46} {'wall ms':>8} {'CPU ms':>8} "
+        f"{'% of step (wall)':>16}"
+    )
     out(f"{'loop step (DQNAgent.run, per environment step)':<46} {loop_wall:8.3f} {loop_cpu:8.3f} {100:15.0f}%")
     outside = loop_wall
     for name, timing in timings.items():

@@ -16,8 +16,10 @@ def training_summary(scores, seconds: float, saved_path, interrupted: bool = Fal
     rate = steps / seconds if seconds > 0 else 0.0
     best = max(scores, default=0)
     saved = f"model saved at {saved_path}" if saved_path else f"no episode reached {MAX_SCORE}, no model saved"
-    return (f"{head}: {len(scores)} episodes, {steps} steps in {seconds:.1f} s ({rate:.0f} steps/s), "
-            f"best score {best}, reached {MAX_SCORE} in {reached}; {saved}")
+    return (
+        f"{head}: {len(scores)} episodes, {steps} steps in {seconds:.1f} s ({rate:.0f} steps/s), "
+        f"best score {best}, reached {MAX_SCORE} in {reached}; {saved}"
+    )
 
 
 def summarize_test(scores) -> str:
@@ -27,15 +29,16 @@ def summarize_test(scores) -> str:
     header = ("episodes", f"reached {MAX_SCORE}", "mean", "min", "max")
     row = (len(scores), reached, f"{mean:.1f}", min(scores, default="-"), max(scores, default="-"))
     widths = [max(len(h), len(str(v))) for h, v in zip(header, row, strict=True)]
-    return "\n".join([
-        f"test: reached {MAX_SCORE} in {reached}/{len(scores)} episodes, mean score {mean:.1f}",
-        "  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True)),
-        "  ".join(str(v).rjust(w) for v, w in zip(row, widths, strict=True)),
-    ])
+    return "\n".join(
+        [
+            f"test: reached {MAX_SCORE} in {reached}/{len(scores)} episodes, mean score {mean:.1f}",
+            "  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True)),
+            "  ".join(str(v).rjust(w) for v, w in zip(row, widths, strict=True)),
+        ]
+    )
 
 
-def models_summary(model_path, last_saved_episode, last_evaluation, best_path, best_evaluation,
-                   stopped_at=None) -> str:
+def models_summary(model_path, last_saved_episode, last_evaluation, best_path, best_evaluation, stopped_at=None) -> str:
     """Name the tutorial's last-500 model and the best evaluated model, with what each scored.
 
     The evaluations are ``EvaluationRecord``-like (episode, mean, at500,
@@ -43,15 +46,20 @@ def models_summary(model_path, last_saved_episode, last_evaluation, best_path, b
     finished, all_at500) or None;
     ``stopped_at`` is the evaluation that stopped training.
     """
+
     def scored(record):
         if record.cut_short:
-            return (f"eval cut short when {record.finished} of {record.episodes} episodes had fallen before "
-                    f"{MAX_SCORE} (it could not beat the best)")
+            return (
+                f"eval cut short when {record.finished} of {record.episodes} episodes had fallen before "
+                f"{MAX_SCORE} (it could not beat the best)"
+            )
         screen = f"eval mean {record.mean:.1f}, {record.at500}/{record.episodes} at {MAX_SCORE}"
         if record.confirm_mean is None:
             return screen
-        return (f"{screen}; confirmation mean {record.confirm_mean:.1f}, "
-                f"{record.confirm_at500}/{record.confirm_episodes} at {MAX_SCORE}")
+        return (
+            f"{screen}; confirmation mean {record.confirm_mean:.1f}, "
+            f"{record.confirm_at500}/{record.confirm_episodes} at {MAX_SCORE}"
+        )
 
     if last_saved_episode is None:
         last = f"{model_path} not written (no episode reached {MAX_SCORE})"
@@ -82,7 +90,11 @@ def unsolved_line(best_evaluation) -> str:
         verdict = "no evaluation finished"
     else:
         played = best_evaluation.episodes + best_evaluation.confirm_episodes
-        verdict = (f"the best model played {MAX_SCORE} in {best_evaluation.total_at500} of its {played} evaluation "
-                   f"episodes; solved means all {played}")
-    return (f"not solved: {verdict}. For a model that balances the pole every time, train the preset that stays "
-            f"learned: {STAYS_LEARNED_COMMAND} ({STAYS_LEARNED_FIGURES})")
+        verdict = (
+            f"the best model played {MAX_SCORE} in {best_evaluation.total_at500} of its {played} evaluation "
+            f"episodes; solved means all {played}"
+        )
+    return (
+        f"not solved: {verdict}. For a model that balances the pole every time, train the preset that stays "
+        f"learned: {STAYS_LEARNED_COMMAND} ({STAYS_LEARNED_FIGURES})"
+    )

@@ -15,8 +15,9 @@ from __future__ import annotations
 import tensorflow as tf
 from tensorflow.core.framework.summary_pb2 import DATA_CLASS_SCALAR, SummaryMetadata
 
-SCALAR_METADATA = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(plugin_name="scalars"),
-                                  data_class=DATA_CLASS_SCALAR)
+SCALAR_METADATA = SummaryMetadata(
+    plugin_data=SummaryMetadata.PluginData(plugin_name="scalars"), data_class=DATA_CLASS_SCALAR
+)
 
 
 class TensorBoardLog:

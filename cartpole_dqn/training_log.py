@@ -36,8 +36,7 @@ class TrainingLog:
 
     def __call__(self, agent, episode, score):
         steps = (self.rows[-1][3] if self.rows else 0) + score
-        self.rows.append((episode, score, f"{agent.epsilon:.6g}", steps,
-                          f"{time.perf_counter() - self._start:.3f}"))
+        self.rows.append((episode, score, f"{agent.epsilon:.6g}", steps, f"{time.perf_counter() - self._start:.3f}"))
         write_csv(self.csv_path, CSV_COLUMNS, self.rows)
         return False  # never asks training to stop
 

@@ -109,8 +109,13 @@ def _say(line: str) -> None:
     print(line, flush=True)
 
 
-def train(settings: TrainingSettings, *, agent_factory: Callable[..., DQNAgent] = new_agent,
-          episode_hooks: Sequence[EpisodeHook] = (), out: Callable[[str], None] = _say) -> TrainingResult:
+def train(
+    settings: TrainingSettings,
+    *,
+    agent_factory: Callable[..., DQNAgent] = new_agent,
+    episode_hooks: Sequence[EpisodeHook] = (),
+    out: Callable[[str], None] = _say,
+) -> TrainingResult:
     """Run the training ``settings`` ask for, as the module docstring says; return what happened.
 
     :param settings: the run's recipe, seed, files, evaluation and checkpoints.
@@ -147,8 +152,10 @@ def train(settings: TrainingSettings, *, agent_factory: Callable[..., DQNAgent] 
         agent.episode_hooks.append(checkpointer)  # last: it saves what the hooks before it did
     if resume_from is not None:
         checkpoint.restore(agent, resume_from, stateful_hooks)
-        out(f"resumed from {resume_from} after episode {agent.resume_episode - 1}: epsilon {agent.epsilon:.2}, "
-            f"{len(agent.memory)} transitions in memory")
+        out(
+            f"resumed from {resume_from} after episode {agent.resume_episode - 1}: epsilon {agent.epsilon:.2}, "
+            f"{len(agent.memory)} transitions in memory"
+        )
 
     start = time.perf_counter()
     interrupted = False
@@ -173,13 +180,25 @@ def train(settings: TrainingSettings, *, agent_factory: Callable[..., DQNAgent] 
     out(f"{training_summary(agent.scores, seconds, saved, interrupted)}; {logged}")
     if evaluator is not None:
         out(evaluator.summary(settings.model, agent.saved_episodes))
-    out(watch_line(settings.model, bool(saved), evaluator.best_path if evaluator is not None and best is not None
-                   else None))
+    out(
+        watch_line(
+            settings.model, bool(saved), evaluator.best_path if evaluator is not None and best is not None else None
+        )
+    )
     return TrainingResult(
-        list(agent.scores), list(agent.saved_episodes), interrupted, seconds, episode_seconds, list(records), best,
+        list(agent.scores),
+        list(agent.saved_episodes),
+        interrupted,
+        seconds,
+        episode_seconds,
+        list(records),
+        best,
         evaluator.first_reached if evaluator is not None else None,
         evaluator.stopped_at if evaluator is not None else None,
-        files, plot, checkpointer.written if checkpointer is not None else 0)
+        files,
+        plot,
+        checkpointer.written if checkpointer is not None else 0,
+    )
 
 
 def _evaluator(settings: TrainingSettings, files: RunFiles) -> Evaluator | None:
@@ -190,9 +209,16 @@ def _evaluator(settings: TrainingSettings, files: RunFiles) -> Evaluator | None:
         return None
     if files.best_model == files.model:
         raise UserError(f"--best-model must differ from --model ({settings.model}): each run writes both")
-    return Evaluator(files.best_model, episodes=settings.eval_episodes, confirm_episodes=settings.confirm_episodes,
-                     every=settings.eval_every, stop_at=settings.stop_when_solved, threshold=settings.threshold,
-                     log_path=files.evaluations_log, cut_hopeless_screens=settings.cut_hopeless_screens)
+    return Evaluator(
+        files.best_model,
+        episodes=settings.eval_episodes,
+        confirm_episodes=settings.confirm_episodes,
+        every=settings.eval_every,
+        stop_at=settings.stop_when_solved,
+        threshold=settings.threshold,
+        log_path=files.evaluations_log,
+        cut_hopeless_screens=settings.cut_hopeless_screens,
+    )
 
 
 def _check_outputs(settings: TrainingSettings, files: RunFiles, evaluator: Evaluator | None) -> None:

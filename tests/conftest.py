@@ -23,8 +23,14 @@ REPO = Path(__file__).resolve().parent.parent
 def run_cli(*args, cwd, env=None, timeout=600):
     """Run ``python -m cartpole_dqn ARGS`` in a fresh process; return the CompletedProcess."""
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "cartpole_dqn", *map(str, args)], cwd=cwd,
-                          env=full_env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "cartpole_dqn", *map(str, args)],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @contextlib.contextmanager
@@ -61,6 +67,7 @@ def cli_error(monkeypatch, tmp_path, capsys):
         from cartpole_dqn import cli, process
 
         if before_tensorflow:
+
             def must_not_load():
                 raise AssertionError(f"cartpole-dqn {' '.join(map(str, args))} went on to load TensorFlow")
 
@@ -75,6 +82,7 @@ def cli_error(monkeypatch, tmp_path, capsys):
         lines = err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("cartpole-dqn: error: "), err
         return lines[0]
+
     return refused
 
 

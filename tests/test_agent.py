@@ -59,7 +59,8 @@ def test_run_replays_after_every_step_that_does_not_end_the_episode(capsys):
     replays_so_far = np.cumsum(scores) - np.arange(1, 4)
     assert capsys.readouterr().out.splitlines() == [
         f"episode: {e}/3, score: {s}, e: {epsilons[n]:.2}"
-        for e, s, n in zip(range(3), scores, replays_so_far, strict=True)]
+        for e, s, n in zip(range(3), scores, replays_so_far, strict=True)
+    ]
 
 
 def test_replay_hands_act_the_q_values_of_the_updated_network():
@@ -117,33 +118,47 @@ def test_episode_hook_can_stop_training():
 @pytest.mark.slow
 @pytest.mark.parametrize("environment, threads", [({}, 1), ({"TF_NUM_INTRAOP_THREADS": "2"}, 2)])
 def test_a_prepared_process_runs_one_thread_per_operation_unless_told_otherwise(environment, threads):
-    code = ("from cartpole_dqn.process import prepare_process; from cartpole_dqn.compiled import "
-            "threads_per_operation; prepare_process(); print(threads_per_operation())")
+    code = (
+        "from cartpole_dqn.process import prepare_process; from cartpole_dqn.compiled import "
+        "threads_per_operation; prepare_process(); print(threads_per_operation())"
+    )
     env = {k: v for k, v in os.environ.items() if k != "TF_NUM_INTRAOP_THREADS"}
-    result = subprocess.run([sys.executable, "-c", code], env={**env, **environment, "PYTHONPATH": str(REPO)},
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, **environment, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[-1] == str(threads)
 
 
 def _threading_after(code):
     """TensorFlow's intra- and inter-op thread settings in a fresh process after ``code``."""
-    code += ("; import tensorflow as tf; t = tf.config.threading; "
-             "print(t.get_intra_op_parallelism_threads(), t.get_inter_op_parallelism_threads())")
+    code += (
+        "; import tensorflow as tf; t = tf.config.threading; "
+        "print(t.get_intra_op_parallelism_threads(), t.get_inter_op_parallelism_threads())"
+    )
     env = {k: v for k, v in os.environ.items() if k != "TF_NUM_INTRAOP_THREADS"}
-    result = subprocess.run([sys.executable, "-c", code], env={**env, "PYTHONPATH": str(REPO)},
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", code], env={**env, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.split()[-2:]
 
 
 def test_a_bare_agent_in_a_fresh_process_gets_the_command_lines_threading():
     bare = _threading_after("from cartpole_dqn.agent import DQNAgent; DQNAgent()")
-    as_the_cli = _threading_after("from cartpole_dqn.process import prepare_process; prepare_process(); "
-                                  "from cartpole_dqn.agent import DQNAgent; DQNAgent()")
+    as_the_cli = _threading_after(
+        "from cartpole_dqn.process import prepare_process; prepare_process(); "
+        "from cartpole_dqn.agent import DQNAgent; DQNAgent()"
+    )
     assert bare == as_the_cli == ["1", "0"]  # one thread per operation; inter-op: TensorFlow's default
 
 
 def test_an_agent_keeps_a_thread_setting_the_script_chose():
-    assert _threading_after("import tensorflow as tf; tf.config.threading.set_intra_op_parallelism_threads(2); "
-                            "from cartpole_dqn.agent import DQNAgent; DQNAgent()") == ["2", "0"]
+    assert _threading_after(
+        "import tensorflow as tf; tf.config.threading.set_intra_op_parallelism_threads(2); "
+        "from cartpole_dqn.agent import DQNAgent; DQNAgent()"
+    ) == ["2", "0"]

@@ -20,12 +20,14 @@ from conftest import REPO
 
 NUMBER = r"\d+(\.\d+)?"
 BENCH_LINE = re.compile(
-    rf"bench: steps_per_s={NUMBER} tutorial_steps_per_s={NUMBER} speedup={NUMBER} loop_overhead={NUMBER}")
+    rf"bench: steps_per_s={NUMBER} tutorial_steps_per_s={NUMBER} speedup={NUMBER} loop_overhead={NUMBER}"
+)
 LEARNING_LINE = re.compile(
     r"learning: preset=tutorial solved=\d+/3 median_solved_episode=(\d+(\.\d+)?|none) median_seconds=\d+\.\d "
     r"best_test_at_least_18of20=\d+/3 median_best_test_500s=(\d+(\.\d+)?|none)/20 "
     r"median_last500_test_500s=(\d+(\.\d+)?|none)/20 reached=\d+/3 median_first_reached=(\d+(\.\d+)?|none) "
-    r"median_seconds_to_first_reached=(\d+\.\d|none) median_stays_solved=(\d\.\d\d|none)")
+    r"median_seconds_to_first_reached=(\d+\.\d|none) median_stays_solved=(\d\.\d\d|none)"
+)
 
 
 @pytest.mark.slow
@@ -40,8 +42,20 @@ def test_speed_benchmark_ends_with_machine_readable_line(cli):
 
 @pytest.mark.slow
 def test_learning_benchmark_runs_seeds_in_worker_processes_and_writes_csv_logs_and_plot(cli, tmp_path):
-    result = cli("bench", "--learning", "--seeds", 3, "--max-episodes", 2, "--batch-size", 8, "--workers", 2,
-                 "--csv", "out/tutorial.csv")
+    result = cli(
+        "bench",
+        "--learning",
+        "--seeds",
+        3,
+        "--max-episodes",
+        2,
+        "--batch-size",
+        8,
+        "--workers",
+        2,
+        "--csv",
+        "out/tutorial.csv",
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # the workers import TensorFlow quietly
     lines = result.stdout.strip().splitlines()
@@ -57,7 +71,8 @@ def test_learning_benchmark_runs_seeds_in_worker_processes_and_writes_csv_logs_a
 
     results = read_learning_csv(tmp_path / "out" / "tutorial.csv")
     assert [(r.preset, r.seed, r.episodes, r.max_episodes) for r in results] == [
-        ("tutorial", seed, 2, 2) for seed in range(3)]
+        ("tutorial", seed, 2, 2) for seed in range(3)
+    ]
     assert all(r.best_test_500s is not None and 0 <= r.best_test_mean <= 500 for r in results)  # evaluated, tested
     log = (tmp_path / "out" / "tutorial-seed1.log").read_text()
     assert log.startswith("episode: 0/2, score: ") and "test of cartpole-dqn-best.h5:" in log
@@ -103,8 +118,14 @@ def run_cli_on_a_terminal(*args, cwd):
     piped to a file); return (exit code, stdout, what the terminal got)."""
     terminal, stderr = pty.openpty()
     fcntl.ioctl(stderr, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
-    process = subprocess.Popen([sys.executable, "-m", "cartpole_dqn", *map(str, args)], cwd=cwd, text=True,
-                               env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE, stderr=stderr)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cartpole_dqn", *map(str, args)],
+        cwd=cwd,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+    )
     os.close(stderr)
     shown = []
 
@@ -128,9 +149,21 @@ def run_cli_on_a_terminal(*args, cwd):
 
 @pytest.mark.slow
 def test_learning_benchmark_shows_each_seeds_progress_on_a_terminal_and_the_same_stdout(tmp_path):
-    code, out, shown = run_cli_on_a_terminal("bench", "--learning", "--seeds", 2, "--max-episodes", 2,
-                                             "--batch-size", 8, "--workers", 2, "--csv", "out/tutorial.csv",
-                                             cwd=tmp_path)
+    code, out, shown = run_cli_on_a_terminal(
+        "bench",
+        "--learning",
+        "--seeds",
+        2,
+        "--max-episodes",
+        2,
+        "--batch-size",
+        8,
+        "--workers",
+        2,
+        "--csv",
+        "out/tutorial.csv",
+        cwd=tmp_path,
+    )
     assert code == 0, shown
     for seed in (0, 1):
         assert re.search(rf"seed {seed}:  50%\|.*\| 1/2 .*best evaluation {NUMBER}", shown), shown  # live
@@ -140,8 +173,11 @@ def test_learning_benchmark_shows_each_seeds_progress_on_a_terminal_and_the_same
     lines = out.splitlines()  # what a run without a terminal prints (the test above): no bar, no escape
     assert "seeds 0..1 on 2 worker processes" in lines[0] and lines[1] == LEARNING_HEADER
     assert sorted(line.split()[0] for line in lines[2:4]) == ["0", "1"]
-    assert lines[4:] == ["per-seed rows: out/tutorial.csv; each seed's lines: out", lines[5],
-                         "plot of tutorial: out/fraction-solved.png"]
+    assert lines[4:] == [
+        "per-seed rows: out/tutorial.csv; each seed's lines: out",
+        lines[5],
+        "plot of tutorial: out/fraction-solved.png",
+    ]
     assert lines[5].startswith("learning: preset=tutorial solved=")
     assert "\r" not in out and "\x1b" not in out
 
@@ -149,9 +185,10 @@ def test_learning_benchmark_shows_each_seeds_progress_on_a_terminal_and_the_same
 def test_learning_csv_round_trip(tmp_path):
     from cartpole_dqn.benchmark import SeedResult, read_learning_csv, write_learning_csv
 
-    results = [SeedResult("tutorial", 3, 1000, 120, 50, 31.5, 119, 60.25, 119, 499.5, 20, 500.0, None, None, None, 20,
-                          0.8571),
-               SeedResult("tutorial", 4, 1000, 1000, None, None, None, 300.0, 7, 120.0, 0, 99.5, 40, 1, 150.0, 20)]
+    results = [
+        SeedResult("tutorial", 3, 1000, 120, 50, 31.5, 119, 60.25, 119, 499.5, 20, 500.0, None, None, None, 20, 0.8571),
+        SeedResult("tutorial", 4, 1000, 1000, None, None, None, 300.0, 7, 120.0, 0, 99.5, 40, 1, 150.0, 20),
+    ]
     assert read_learning_csv(write_learning_csv(results, tmp_path / "t.csv")) == results
 
 
@@ -159,20 +196,25 @@ def test_learning_csv_written_before_the_study_reads_back_without_stays_solved(t
     from cartpole_dqn.benchmark import read_learning_csv
 
     path = tmp_path / "old.csv"
-    path.write_text("preset,seed,max_episodes,episodes,first_reached,seconds_to_first_reached,solved,seconds,"
-                    "best_episode,best_score,best_test_500s,best_test_mean,last500_episode,last500_test_500s,"
-                    "last500_test_mean,test_episodes\ntutorial,0,300,40,35,9.5,39,12.0,39,480.0,19,495.5,,,,20\n")
+    path.write_text(
+        "preset,seed,max_episodes,episodes,first_reached,seconds_to_first_reached,solved,seconds,"
+        "best_episode,best_score,best_test_500s,best_test_mean,last500_episode,last500_test_500s,"
+        "last500_test_mean,test_episodes\ntutorial,0,300,40,35,9.5,39,12.0,39,480.0,19,495.5,,,,20\n"
+    )
     [result] = read_learning_csv(path)
     assert (result.solved, result.best_test_500s, result.stays_solved) == (39, 19, None)
 
 
-@pytest.mark.parametrize("means, fraction", [
-    ([100, 480, 300, 475, 500], 0.6667),  # after the first 475+: 300 no, 475 yes, 500 yes
-    ([475, 500, 500], 1.0),
-    ([480, 10, 20, 30], 0.0),
-    ([10, 20, 474.9], None),  # never reached
-    ([10, 20, 500], None),  # reached at the last evaluation: nothing after it
-])
+@pytest.mark.parametrize(
+    "means, fraction",
+    [
+        ([100, 480, 300, 475, 500], 0.6667),  # after the first 475+: 300 no, 475 yes, 500 yes
+        ([475, 500, 500], 1.0),
+        ([480, 10, 20, 30], 0.0),
+        ([10, 20, 474.9], None),  # never reached
+        ([10, 20, 500], None),  # reached at the last evaluation: nothing after it
+    ],
+)
 def test_stays_solved_is_the_fraction_of_evaluations_after_the_first_solved_one_that_stay_solved(means, fraction):
     from cartpole_dqn.benchmark import stays_solved_fraction
 
@@ -184,8 +226,9 @@ def test_keep_training_runs_every_episode_where_stop_when_solved_stops():
     from cartpole_dqn.hyperparameters import DEFAULTS
 
     # A mean an untrained network reaches (its greedy episodes last ~9 steps), so the first evaluation solves.
-    task = SeedTask("tutorial", DEFAULTS.replace(EPISODES=3, batch_size=8), seed=1, threshold=5, test_episodes=2,
-                    stop_at=5)
+    task = SeedTask(
+        "tutorial", DEFAULTS.replace(EPISODES=3, batch_size=8), seed=1, threshold=5, test_episodes=2, stop_at=5
+    )
     stopped, stopped_evaluations, _ = learn_one_seed(task)
     assert (stopped.episodes, stopped.solved, stopped.first_reached) == (1, 0, 0)
     assert len(stopped_evaluations) == 1
@@ -204,8 +247,25 @@ def test_keep_training_runs_every_episode_where_stop_when_solved_stops():
 
 @pytest.mark.slow
 def test_study_writes_rows_evaluation_means_per_seed_and_the_median_plot(cli, tmp_path):
-    result = cli("bench", "--learning", "--keep-training", "--seeds", 2, "--max-episodes", 2, "--batch-size", 8,
-                 "--workers", 2, "--csv", "study/ddqn.csv", "--preset", "ddqn", "--plot", "study.png")
+    result = cli(
+        "bench",
+        "--learning",
+        "--keep-training",
+        "--seeds",
+        2,
+        "--max-episodes",
+        2,
+        "--batch-size",
+        8,
+        "--workers",
+        2,
+        "--csv",
+        "study/ddqn.csv",
+        "--preset",
+        "ddqn",
+        "--plot",
+        "study.png",
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert "train --keep-training (no stop when solved)" in lines[0]
@@ -224,14 +284,16 @@ def test_study_writes_rows_evaluation_means_per_seed_and_the_median_plot(cli, tm
 @pytest.mark.parametrize("flag", ["--steps", "--workers"])
 def test_bench_rejects_non_positive_counts(cli_error, flag):
     assert cli_error("bench", "--learning", flag, 0) == (
-        f"cartpole-dqn: error: {flag} must be a positive whole number, got 0")
+        f"cartpole-dqn: error: {flag} must be a positive whole number, got 0"
+    )
 
 
 @pytest.mark.parametrize("flag", ["--csv", "--plot"])
 def test_learning_benchmark_checks_its_outputs_before_any_seed_trains(cli_error, tmp_path, flag):
     (tmp_path / "taken").mkdir()
     assert cli_error("bench", "--learning", "--seeds", 1, "--max-episodes", 1, flag, "taken") == (
-        f"cartpole-dqn: error: {flag} taken is a folder; it must name a file")
+        f"cartpole-dqn: error: {flag} taken is a folder; it must name a file"
+    )
     assert not list(tmp_path.glob("**/*.log"))  # no seed ran
 
 
@@ -250,7 +312,10 @@ def test_a_study_stopped_early_keeps_the_rows_of_the_seeds_that_finished(tmp_pat
         run_learning(tasks, 2, tmp_path / "ddqn.csv", tmp_path, out=lambda line: None, mapper=stopped_after_one_seed)
     assert read_learning_csv(tmp_path / "ddqn.csv") == [finished]
     assert (tmp_path / "ddqn-evals" / "seed7.csv").read_text().splitlines() == [
-        "episode,mean,finished", "0,9.5,10", "1,480.0,10"]
+        "episode,mean,finished",
+        "0,9.5,10",
+        "1,480.0,10",
+    ]
     assert (tmp_path / "ddqn-seed7.log").read_text().startswith("episode: 0/300")
 
 
@@ -263,9 +328,18 @@ def test_profile_times_each_part_of_a_step_and_ends_with_machine_readable_line(c
     lines = result.stdout.strip().splitlines()
     assert PROFILE_LINE.fullmatch(lines[-1]), lines[-1]
     parts = [line[:46].strip() for line in lines if re.search(rf"\s-?{NUMBER}\s+({NUMBER}\s+)?-?\d+%$", line)]
-    assert parts == ["loop step (DQNAgent.run, per environment step)", "environment step (CartPole-v1)",
-                     "minibatch: random.sample + arrays", "compiled call (train_step_then_q)",
-                     "forward, states + next states (inference)", "forward, states alone (inference)",
-                     "forward, next states alone (inference)", "Dropout layers alone (masks and product)",
-                     "training forward with Dropout", "training forward + backward", "Adam update of the weights",
-                     "forward, the next state to act on", "rest of the loop: act, remember, Python"]
+    assert parts == [
+        "loop step (DQNAgent.run, per environment step)",
+        "environment step (CartPole-v1)",
+        "minibatch: random.sample + arrays",
+        "compiled call (train_step_then_q)",
+        "forward, states + next states (inference)",
+        "forward, states alone (inference)",
+        "forward, next states alone (inference)",
+        "Dropout layers alone (masks and product)",
+        "training forward with Dropout",
+        "training forward + backward",
+        "Adam update of the weights",
+        "forward, the next state to act on",
+        "rest of the loop: act, remember, Python",
+    ]

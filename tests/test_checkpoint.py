@@ -20,14 +20,32 @@ from conftest import REPO, seeded_agent
 
 EPISODES = 20
 # Evaluation every 4 episodes, so that its best mean and records must resume too.
-TRAIN = ["train", "--seed", "7", "--episodes", str(EPISODES), "--checkpoint-every", "0",
-         "--eval-every", "4", "--eval-episodes", "2", "--render", "none"]
+TRAIN = [
+    "train",
+    "--seed",
+    "7",
+    "--episodes",
+    str(EPISODES),
+    "--checkpoint-every",
+    "0",
+    "--eval-every",
+    "4",
+    "--eval-episodes",
+    "2",
+    "--render",
+    "none",
+]
 
 
 def start(tmp_path, *args):
-    return subprocess.Popen([sys.executable, "-m", "cartpole_dqn", *TRAIN, *args], cwd=tmp_path,
-                            env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "cartpole_dqn", *TRAIN, *args],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def kill_after(process, episode_lines):
@@ -74,7 +92,7 @@ def test_a_run_killed_twice_and_resumed_prints_and_ends_as_the_uninterrupted_run
     assert 0 < done < EPISODES
     resumed_lines = episode_lines("\n".join(rest))
     assert resumed_lines[0].startswith(f"episode: {done}/{EPISODES}, ")
-    assert resumed_lines == first[first.index(resumed_lines[0]):]
+    assert resumed_lines == first[first.index(resumed_lines[0]) :]
     assert out.splitlines()[-1] == expected.splitlines()[-1].replace("whole", "killed")  # the models line
 
     whole_ckpt, killed_ckpt = (checkpoint.read(tmp_path / name) for name in ("whole.ckpt", "killed.ckpt"))
@@ -83,31 +101,42 @@ def test_a_run_killed_twice_and_resumed_prints_and_ends_as_the_uninterrupted_run
     assert killed_ckpt[0]["epsilon"] == whole_ckpt[0]["epsilon"]
     assert killed_ckpt[0]["hooks"]["evaluation"] == whole_ckpt[0]["hooks"]["evaluation"]
     rows = (tmp_path / "killed-training.csv").read_text().splitlines()
-    assert [row.split(",")[:4] for row in rows] == \
-        [row.split(",")[:4] for row in (tmp_path / "whole-training.csv").read_text().splitlines()]
+    assert [row.split(",")[:4] for row in rows] == [
+        row.split(",")[:4] for row in (tmp_path / "whole-training.csv").read_text().splitlines()
+    ]
 
 
 def test_resume_refuses_a_checkpoint_of_another_recipe_before_loading_tensorflow(tmp_path):
     agent = DQNAgent(DEFAULTS.replace(EPISODES=1), seed=7)
     agent.run()
     checkpoint.save(agent, tmp_path / "cartpole-dqn.ckpt")
-    code = ("import sys\nfrom cartpole_dqn.cli import main\n"
-            "assert main(sys.argv[1:]) == 2\nassert 'tensorflow' not in sys.modules\n")
+    code = (
+        "import sys\nfrom cartpole_dqn.cli import main\n"
+        "assert main(sys.argv[1:]) == 2\nassert 'tensorflow' not in sys.modules\n"
+    )
 
     def refused(*args):
-        result = subprocess.run([sys.executable, "-c", code, *args], cwd=tmp_path, capture_output=True, text=True,
-                                env={**os.environ, "PYTHONPATH": str(REPO)})
+        result = subprocess.run(
+            [sys.executable, "-c", code, *args],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
         assert result.returncode == 0, result.stderr
         return result.stderr
 
     assert refused("train", "--resume", "--seed", "7", "--gamma", "0.99", "--batch-size", "64") == (
         "cartpole-dqn: error: cartpole-dqn.ckpt was written by a run with --gamma 0.95 (asked: 0.99), "
-        "--batch-size 128 (asked: 64); resume with the same settings, or train without --resume\n")
+        "--batch-size 128 (asked: 64); resume with the same settings, or train without --resume\n"
+    )
     assert refused("train", "--resume") == (
         "cartpole-dqn: error: cartpole-dqn.ckpt was written by a run with --seed 7 (asked: none); "
-        "resume with the same settings, or train without --resume\n")
+        "resume with the same settings, or train without --resume\n"
+    )
     assert refused("train", "--resume", "other.ckpt") == (
-        "cartpole-dqn: error: no checkpoint at other.ckpt to resume from; train without --resume to start one\n")
+        "cartpole-dqn: error: no checkpoint at other.ckpt to resume from; train without --resume to start one\n"
+    )
 
 
 def test_loading_a_checkpoint_restores_the_optimizer_and_all_training_state(tmp_path):
@@ -128,8 +157,11 @@ def test_loading_a_checkpoint_restores_the_optimizer_and_all_training_state(tmp_
     assert np.array_equal(np.random.get_state()[1], numpy_state[1])
     assert int(reloaded.model.optimizer.iterations.numpy()) == sum(agent.scores[:3]) - 3  # one replay per step
     assert reloaded.run()[3:] == expected
-    for ours, theirs in zip(reloaded.model.variables + reloaded.model.optimizer.variables,
-                            agent.model.variables + agent.model.optimizer.variables, strict=True):
+    for ours, theirs in zip(
+        reloaded.model.variables + reloaded.model.optimizer.variables,
+        agent.model.variables + agent.model.optimizer.variables,
+        strict=True,
+    ):
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
@@ -172,18 +204,23 @@ def test_test_refuses_a_checkpoint_in_one_line(tmp_path, monkeypatch, capsys):
 
     monkeypatch.chdir(tmp_path)
     assert cli.main(["test", "--model", "run.ckpt", "--render", "none"]) == cli.EXIT_USER_ERROR
-    assert capsys.readouterr().err == ("cartpole-dqn: error: run.ckpt is a training checkpoint, for train --resume; "
-                                       "test plays a model file (.h5, .keras)\n")
+    assert capsys.readouterr().err == (
+        "cartpole-dqn: error: run.ckpt is a training checkpoint, for train --resume; "
+        "test plays a model file (.h5, .keras)\n"
+    )
 
 
 def test_a_checkpoint_keeps_the_target_network_and_its_update_count(tmp_path):
-    hyperparameters = PRESETS["ddqn"].replace(EPISODES=2, train_start=0, batch_size=8, target_update_every=7,
-                                              target_update_unit="replays")
+    hyperparameters = PRESETS["ddqn"].replace(
+        EPISODES=2, train_start=0, batch_size=8, target_update_every=7, target_update_unit="replays"
+    )
     agent = DQNAgent(hyperparameters, seed=0)
     agent.run()
     assert agent.since_target_update != 0  # mid-way between two updates
-    assert any(not np.array_equal(a, b)
-               for a, b in zip(agent.model.get_weights(), agent.target_model.get_weights(), strict=True))
+    assert any(
+        not np.array_equal(a, b)
+        for a, b in zip(agent.model.get_weights(), agent.target_model.get_weights(), strict=True)
+    )
     checkpoint.save(agent, tmp_path / "ddqn.ckpt")
     reloaded = DQNAgent(hyperparameters, seed=0)
     reloaded.load(tmp_path / "ddqn.ckpt")
@@ -201,7 +238,8 @@ def test_an_unseeded_run_keeps_a_checkpoint_and_resumes_from_it(cli, tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     assert resumed.stdout.splitlines()[0].startswith("resumed from cartpole-dqn.ckpt after episode 1:")
     assert [line.split(",")[0] for line in resumed.stdout.splitlines() if line.startswith("episode:")] == [
-        "episode: 2/3"]
+        "episode: 2/3"
+    ]
     meta, _ = checkpoint.read(tmp_path / "cartpole-dqn.ckpt")
     assert set(meta["hooks"]) == {"training_log"}  # a stable name, not a class name
 
@@ -209,13 +247,25 @@ def test_an_unseeded_run_keeps_a_checkpoint_and_resumes_from_it(cli, tmp_path):
 @pytest.mark.slow
 def test_a_run_killed_after_its_first_episode_resumes_though_no_interval_passed(tmp_path):
     run = ["train", "--seed", "3", "--eval-episodes", "0", "--render", "none"]  # checkpoints every 60 s
-    killed = subprocess.Popen([sys.executable, "-m", "cartpole_dqn", *run, "--episodes", "1000"], cwd=tmp_path,
-                              env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    killed = subprocess.Popen(
+        [sys.executable, "-m", "cartpole_dqn", *run, "--episodes", "1000"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     kill_after(killed, 2)  # the first episode's hooks are done once the second episode's line is out
-    resumed = finish(subprocess.Popen([sys.executable, "-m", "cartpole_dqn", *run, "--episodes", "3", "--resume"],
-                                      cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    resumed = finish(
+        subprocess.Popen(
+            [sys.executable, "-m", "cartpole_dqn", *run, "--episodes", "3", "--resume"],
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    )
     lines = resumed.splitlines()
     assert lines[0].startswith("resumed from cartpole-dqn.ckpt after episode 0:")
     assert [line.split(",")[0] for line in lines[1:3]] == ["episode: 1/3", "episode: 2/3"]
@@ -227,8 +277,10 @@ def test_a_checkpoint_of_an_older_format_is_refused_in_one_line(tmp_path):
         np.savez(file, meta=np.array(json.dumps({"format": 1, "hooks": {"Evaluator": {}}})))
     with pytest.raises(UserError) as error:
         checkpoint.read(path)
-    assert str(error.value) == (f"{path} is a checkpoint of another version of cartpole-dqn (format 1, this one "
-                                "reads 2); resume it with that version, or train without --resume")
+    assert str(error.value) == (
+        f"{path} is a checkpoint of another version of cartpole-dqn (format 1, this one "
+        "reads 2); resume it with that version, or train without --resume"
+    )
 
 
 def test_training_draws_from_no_random_stream_the_checkpoint_leaves_out():
@@ -248,8 +300,12 @@ def test_training_draws_from_no_random_stream_the_checkpoint_leaves_out():
         keras.random.uniform([1])  # makes Keras's global generator (seeded from Python's stream), which no one had
         if training:
             agent.run()
-        return [tf.random.uniform([4]).numpy().tolist(), tf.random.get_global_generator().normal([4]).numpy().tolist(),
-                keras.random.uniform([4]).numpy().tolist(), [agent.env.action_space.sample() for _ in range(8)]]
+        return [
+            tf.random.uniform([4]).numpy().tolist(),
+            tf.random.get_global_generator().normal([4]).numpy().tolist(),
+            keras.random.uniform([4]).numpy().tolist(),
+            [agent.env.action_space.sample() for _ in range(8)],
+        ]
 
     untrained = draws_after(False)
     assert draws_after(True) == untrained

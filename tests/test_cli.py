@@ -13,25 +13,30 @@ from conftest import REPO, ctrl_c_reaches_children
 
 
 def test_help_does_not_import_tensorflow():
-    code = ("import sys\nfrom cartpole_dqn.cli import main\n"
-            "try:\n    main(['train', '--help'])\nexcept SystemExit:\n    pass\n"
-            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n")
+    code = (
+        "import sys\nfrom cartpole_dqn.cli import main\n"
+        "try:\n    main(['train', '--help'])\nexcept SystemExit:\n    pass\n"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
+    )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "--epsilon-decay" in result.stdout and "default: 0.999" in result.stdout
 
 
-@pytest.mark.parametrize("flags, message", [
-    (["--episodes", "0"], "--episodes must be a positive whole number"),
-    (["--episodes", "-3"], "--episodes must be a positive whole number"),
-    (["--batch-size", "0"], "--batch-size must be a positive whole number"),
-    (["--memory-size", "-1"], "--memory-size must be a positive whole number"),
-    (["--gamma", "1.5"], "--gamma must be between 0 and 1"),
-    (["--epsilon", "-0.1"], "--epsilon must be between 0 and 1"),
-    (["--epsilon-min", "2"], "--epsilon-min must be between 0 and 1"),
-    (["--epsilon-decay", "1.01"], "--epsilon-decay must be between 0 and 1"),
-    (["--learning-rate", "0"], "--learning-rate must be positive"),
-])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--episodes", "0"], "--episodes must be a positive whole number"),
+        (["--episodes", "-3"], "--episodes must be a positive whole number"),
+        (["--batch-size", "0"], "--batch-size must be a positive whole number"),
+        (["--memory-size", "-1"], "--memory-size must be a positive whole number"),
+        (["--gamma", "1.5"], "--gamma must be between 0 and 1"),
+        (["--epsilon", "-0.1"], "--epsilon must be between 0 and 1"),
+        (["--epsilon-min", "2"], "--epsilon-min must be between 0 and 1"),
+        (["--epsilon-decay", "1.01"], "--epsilon-decay must be between 0 and 1"),
+        (["--learning-rate", "0"], "--learning-rate must be positive"),
+    ],
+)
 def test_impossible_hyperparameters_are_refused(cli_error, flags, message):
     assert message in cli_error("train", *flags)
 
@@ -84,10 +89,15 @@ def test_train_prints_the_tutorials_lines_and_is_repeatable_with_a_seed(cli):
     assert lines[5].startswith("models: cartpole-dqn.h5 not written (no episode reached 500)")
     assert lines[6].startswith("not solved: the best model played 500 in 0 of its 40 evaluation episodes")
     assert lines[7] == "watch the best model (cartpole-dqn-best.h5): cartpole-dqn test --best"
+
     # Episode and evaluation lines repeat exactly; only the timings in the summary lines may differ.
     def untimed(result):
-        return [re.sub(r"in \d+\.\d s$", "", line) for line in result.stdout.splitlines()
-                if not line.startswith("training finished")]
+        return [
+            re.sub(r"in \d+\.\d s$", "", line)
+            for line in result.stdout.splitlines()
+            if not line.startswith("training finished")
+        ]
+
     assert untimed(runs[0]) == untimed(runs[1])
 
 
@@ -103,8 +113,14 @@ def test_ctrl_c_stops_training_cleanly_and_keeps_the_saved_model(tmp_path, saved
     model.write_bytes(saved_model.read_bytes())
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     with ctrl_c_reaches_children():
-        process = subprocess.Popen([sys.executable, "-m", "cartpole_dqn", "train", "--seed", "0"], cwd=tmp_path,
-                                   env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cartpole_dqn", "train", "--seed", "0"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     first_line = process.stdout.readline()  # training has started once an episode is reported
     assert first_line.startswith("episode: 0/1000"), process.stderr.read()
     time.sleep(1)

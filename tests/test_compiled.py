@@ -10,9 +10,13 @@ from cartpole_dqn.compiled import CompiledQNetwork, Minibatch
 from cartpole_dqn.model import OurModel
 
 RNG = np.random.default_rng(0)
-MINIBATCH = Minibatch(RNG.normal(size=(16, 4)).astype(np.float32), RNG.integers(0, 2, 16).astype(np.int32),
-                      np.ones(16, np.float32), RNG.normal(size=(16, 4)).astype(np.float32),
-                      RNG.random(16) < 0.3)
+MINIBATCH = Minibatch(
+    RNG.normal(size=(16, 4)).astype(np.float32),
+    RNG.integers(0, 2, 16).astype(np.int32),
+    np.ones(16, np.float32),
+    RNG.normal(size=(16, 4)).astype(np.float32),
+    RNG.random(16) < 0.3,
+)
 
 
 def calls_through(monkeypatch, flat: bool):
@@ -24,8 +28,11 @@ def calls_through(monkeypatch, flat: bool):
         if isinstance(layer, keras.layers.Dropout):
             layer.rate = 0.0  # no dropout masks: both runs must match exactly
     network = CompiledQNetwork(model)
-    return (network.q_values(MINIBATCH.states), network.targets(MINIBATCH, 0.9),
-            network.train_step_then_q(MINIBATCH, 0.9, MINIBATCH.next_states[:1]))
+    return (
+        network.q_values(MINIBATCH.states),
+        network.targets(MINIBATCH, 0.9),
+        network.train_step_then_q(MINIBATCH, 0.9, MINIBATCH.next_states[:1]),
+    )
 
 
 def test_the_flat_entry_and_the_public_call_compute_the_same(monkeypatch):

@@ -92,12 +92,18 @@ def test_every_relative_link_and_anchor_resolves(path):
 @pytest.mark.parametrize(
     "heading, anchor",
     [
-        ("Which saved model to trust: `cartpole-dqn.h5` or `cartpole-dqn-best.h5`",
-         "which-saved-model-to-trust-cartpole-dqnh5-or-cartpole-dqn-besth5"),
-        ("Target network, Double DQN, Huber loss, time-limit bootstrapping (`--preset ddqn`)",
-         "target-network-double-dqn-huber-loss-time-limit-bootstrapping---preset-ddqn"),
-        ("Results: `train --stop-when-solved`, 10 seeds per preset",
-         "results-train---stop-when-solved-10-seeds-per-preset"),
+        (
+            "Which saved model to trust: `cartpole-dqn.h5` or `cartpole-dqn-best.h5`",
+            "which-saved-model-to-trust-cartpole-dqnh5-or-cartpole-dqn-besth5",
+        ),
+        (
+            "Target network, Double DQN, Huber loss, time-limit bootstrapping (`--preset ddqn`)",
+            "target-network-double-dqn-huber-loss-time-limit-bootstrapping---preset-ddqn",
+        ),
+        (
+            "Results: `train --stop-when-solved`, 10 seeds per preset",
+            "results-train---stop-when-solved-10-seeds-per-preset",
+        ),
         ("The tutorial's DQN_agent, step by step", "the-tutorials-dqn_agent-step-by-step"),
     ],
 )

@@ -106,8 +106,9 @@ def test_greedy_play_given_up_keeps_the_steps_the_unfinished_episodes_lasted():
     seeds = [11, 12, 13]
     full, _ = play_greedy(lean_policy, [make_env() for _ in seeds], seeds)
     seen = []
-    cut, ended = play_greedy(lean_policy, [make_env() for _ in seeds], seeds,
-                             give_up=lambda scores: seen.append(list(scores)) or True)
+    cut, ended = play_greedy(
+        lean_policy, [make_env() for _ in seeds], seeds, give_up=lambda scores: seen.append(list(scores)) or True
+    )
     shortest = min(full)
     assert seen == [[shortest]] and ended == 1  # asked once, when the first episode ended
     assert cut == [min(score, shortest) for score in full]
@@ -158,7 +159,8 @@ def test_candidates_are_confirmed_and_the_best_is_kept_by_screen_and_confirmatio
     evaluator = scripted(
         Evaluator(best, episodes=2, confirm_episodes=2, log_path=tmp_path / "evals.csv"),
         screens=[[10, 20], [5, 5], [500, 100], [500, 500], [500, 500], [500, 500], [500, 500]],
-        confirmations=[[10, 10], [100, 100], [500, 400], [400, 400], [500, 500]])
+        confirmations=[[10, 10], [100, 100], [500, 400], [400, 400], [500, 500]],
+    )
     agent = SavesRecorder()
     for episode in range(7):
         assert evaluator(agent, episode, 10) is False
@@ -178,7 +180,9 @@ def test_candidates_are_confirmed_and_the_best_is_kept_by_screen_and_confirmatio
     with open(tmp_path / "evals.csv") as log:
         rows = list(csv.DictReader(log))
     assert [(row["episode"], row["mean"], row["confirm_mean"], row["saved"]) for row in rows[:2]] == [
-        ("0", "15.0", "10.0", "True"), ("1", "5.0", "", "False")]
+        ("0", "15.0", "10.0", "True"),
+        ("1", "5.0", "", "False"),
+    ]
 
 
 def test_evaluation_runs_every_episode_by_default_or_every_k_and_after_a_500(tmp_path):
@@ -211,9 +215,11 @@ def test_an_interrupted_best_save_keeps_the_previous_best(tmp_path, monkeypatch)
 
 
 def test_training_stops_on_a_kept_model_whose_screen_and_confirmation_reach_the_threshold(tmp_path):
-    evaluator = scripted(Evaluator(tmp_path / "best.h5", episodes=2, confirm_episodes=2, stop_at=475),
-                         screens=[[500, 500], [500, 500], [9, 9]],
-                         confirmations=[[500, 300], [500, 480]])
+    evaluator = scripted(
+        Evaluator(tmp_path / "best.h5", episodes=2, confirm_episodes=2, stop_at=475),
+        screens=[[500, 500], [500, 500], [9, 9]],
+        confirmations=[[500, 300], [500, 480]],
+    )
     agent = train(evaluator)
     # The first screen reached 475 but its confirmation (400) did not: training went on.
     assert evaluator.first_reached is evaluator.records[0]
@@ -225,7 +231,8 @@ def test_the_best_model_has_the_most_episodes_at_500_then_the_highest_mean(tmp_p
     evaluator = scripted(
         Evaluator(tmp_path / "best.h5", episodes=2, confirm_episodes=2),
         screens=[[500, 499], [500, 500], [499, 499], [500, 500], [500, 480]],
-        confirmations=[[500, 480], [500, 100], [500, 200]])
+        confirmations=[[500, 480], [500, 100], [500, 200]],
+    )
     agent = SavesRecorder()
     for episode in range(5):
         evaluator(agent, episode, 10)
@@ -239,29 +246,40 @@ def test_the_best_model_has_the_most_episodes_at_500_then_the_highest_mean(tmp_p
 
 def test_stop_when_solved_waits_for_every_evaluation_episode_at_500_and_a_mean_stops_sooner(tmp_path):
     screens, confirmations = [[500, 500], [500, 500], [9, 9]], [[500, 499], [500, 500]]
-    every_500 = scripted(Evaluator(tmp_path / "a.h5", episodes=2, confirm_episodes=2,
-                                   stop_at=EVERY_EPISODE_AT_500), screens, confirmations)
+    every_500 = scripted(
+        Evaluator(tmp_path / "a.h5", episodes=2, confirm_episodes=2, stop_at=EVERY_EPISODE_AT_500),
+        screens,
+        confirmations,
+    )
     assert len(train(every_500).scores) == 2  # 499 in the first confirmation: training went on
     assert every_500.stopped_at is every_500.records[1] is every_500.best and every_500.best.all_at500
-    mean_475 = scripted(Evaluator(tmp_path / "b.h5", episodes=2, confirm_episodes=2, stop_at=475),
-                        screens, confirmations)
+    mean_475 = scripted(
+        Evaluator(tmp_path / "b.h5", episodes=2, confirm_episodes=2, stop_at=475), screens, confirmations
+    )
     assert len(train(mean_475).scores) == 1  # means 500 and 499.5 both reach 475
     assert not mean_475.stopped_at.all_at500
 
 
 def test_a_screen_that_can_decide_nothing_is_cut_short_and_recorded_as_such(tmp_path):
     def run(cut, screens_and_confirmations):
-        evaluator = Evaluator(tmp_path / f"{cut}.h5", episodes=4, confirm_episodes=2, cut_hopeless_screens=cut,
-                              log_path=tmp_path / f"{cut}.csv")
+        evaluator = Evaluator(
+            tmp_path / f"{cut}.h5",
+            episodes=4,
+            confirm_episodes=2,
+            cut_hopeless_screens=cut,
+            log_path=tmp_path / f"{cut}.csv",
+        )
         agent = ConstantAgent()
         for episode, (screen, confirmation) in enumerate(screens_and_confirmations):
             evaluate_lengths(evaluator, agent, episode, screen, confirmation)
         return evaluator
 
-    script = [([500, 500, 500, 10], [500, 500]),  # kept: 5 of 6 at 500; mean 377.5, below 475
-              ([450, 500, 500, 500], [500, 500]),  # 3 of 4 at best, no candidate; but its mean may reach 475
-              ([100, 500, 500, 500], [500, 500]),  # no candidate, and 475 was reached: cut at step 100
-              ([500, 500, 500, 500], [500, 499])]  # a candidate, played out: 9 of 10 at 500 is kept
+    script = [
+        ([500, 500, 500, 10], [500, 500]),  # kept: 5 of 6 at 500; mean 377.5, below 475
+        ([450, 500, 500, 500], [500, 500]),  # 3 of 4 at best, no candidate; but its mean may reach 475
+        ([100, 500, 500, 500], [500, 500]),  # no candidate, and 475 was reached: cut at step 100
+        ([500, 500, 500, 500], [500, 499]),
+    ]  # a candidate, played out: 9 of 10 at 500 is kept
     cut, full = run(True, script), run(False, script)
     assert [r.finished for r in cut.records] == [4, 4, 1, 4]
     assert [r.cut_short for r in cut.records] == [False, False, True, False]
@@ -276,6 +294,7 @@ def test_a_screen_that_can_decide_nothing_is_cut_short_and_recorded_as_such(tmp_
         rows = list(csv.DictReader(log))
     assert [(row["episodes"], row["finished"], row["mean"]) for row in rows[2:3]] == [("4", "1", "100.0")]
     from cartpole_dqn.plots import plot_training_scores
+
     plot = plot_training_scores([10] * 4, tmp_path / "plot.png", evaluations=cut.records, best=cut.best)
     assert plot.read_bytes()[:4] == b"\x89PNG"  # cut screens are drawn apart from the line
 
@@ -283,28 +302,37 @@ def test_a_screen_that_can_decide_nothing_is_cut_short_and_recorded_as_such(tmp_
 @pytest.mark.slow
 def test_train_stops_when_solved_and_the_last_line_says_what_to_watch(cli, tmp_path):
     # A threshold of 5 is met by any greedy episode (the pole needs more steps to fall).
-    result = cli("train", "--episodes", 4, "--seed", 0, "--eval-episodes", 2, "--confirm-episodes", 3,
-                 "--stop-when-solved", 5)
+    result = cli(
+        "train", "--episodes", 4, "--seed", 0, "--eval-episodes", 2, "--confirm-episodes", 3, "--stop-when-solved", 5
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("episode: 0/4, score: ")
     assert re.fullmatch(r"eval: mean=\d+\.\d at500=0/2 confirm=\d+\.\d at500=0/3 best=\d+\.\d saved", lines[1])
     assert "training finished: 1 episodes" in result.stdout
-    assert lines[-3].startswith("models: cartpole-dqn.h5 not written (no episode reached 500); "
-                                "cartpole-dqn-best.h5 = best evaluation (episode 0): eval mean ")
+    assert lines[-3].startswith(
+        "models: cartpole-dqn.h5 not written (no episode reached 500); "
+        "cartpole-dqn-best.h5 = best evaluation (episode 0): eval mean "
+    )
     assert "; confirmation mean " in lines[-3]
-    assert re.search(r"; stopped at episode 0: its means reached the --stop-when-solved mean; 1 evaluations, "
-                     r"1 confirmed, 0 cut short, in \d+\.\d s$", lines[-3])
-    assert lines[-2].startswith("not solved: the best model played 500 in 0 of its 5 evaluation episodes; "
-                                "solved means all 5. ")
+    assert re.search(
+        r"; stopped at episode 0: its means reached the --stop-when-solved mean; 1 evaluations, "
+        r"1 confirmed, 0 cut short, in \d+\.\d s$",
+        lines[-3],
+    )
+    assert lines[-2].startswith(
+        "not solved: the best model played 500 in 0 of its 5 evaluation episodes; solved means all 5. "
+    )
     assert lines[-1] == "watch the best model (cartpole-dqn-best.h5): cartpole-dqn test --best"
     assert (tmp_path / "cartpole-dqn-evals.csv").is_file()
 
     refused = cli("test", "--render", "none", "--episodes", 2)
     assert refused.returncode == 2
-    assert refused.stderr.strip() == ("cartpole-dqn: error: no model file at cartpole-dqn.h5, but the best "
-                                      "evaluated model is at cartpole-dqn-best.h5; play it with: "
-                                      "cartpole-dqn test --best")
+    assert refused.stderr.strip() == (
+        "cartpole-dqn: error: no model file at cartpole-dqn.h5, but the best "
+        "evaluated model is at cartpole-dqn-best.h5; play it with: "
+        "cartpole-dqn test --best"
+    )
     played = cli("test", "--best", "--render", "none", "--episodes", 2)
     assert played.returncode == 0, played.stderr
     assert "test: reached 500 in" in played.stdout
@@ -313,36 +341,45 @@ def test_train_stops_when_solved_and_the_last_line_says_what_to_watch(cli, tmp_p
 @pytest.mark.slow
 def test_stop_when_solved_without_a_value_goes_on_until_every_episode_reaches_500_and_says_so_at_the_end(cli):
     # An untrained network's greedy episodes last ~9 steps: a mean of 5 would stop after episode 0 (above).
-    result = cli("train", "--episodes", 2, "--seed", 0, "--eval-episodes", 2, "--confirm-episodes", 3,
-                 "--stop-when-solved")
+    result = cli(
+        "train", "--episodes", 2, "--seed", 0, "--eval-episodes", 2, "--confirm-episodes", 3, "--stop-when-solved"
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert "training finished: 2 episodes" in result.stdout
     assert "stopped" not in lines[-3]
-    assert lines[-2] == (f"not solved: the best model played 500 in 0 of its 5 evaluation episodes; solved means "
-                         f"all 5. For a model that balances the pole every time, train the preset that stays "
-                         f"learned: {STAYS_LEARNED_COMMAND} ({STAYS_LEARNED_FIGURES})")
-    assert STAYS_LEARNED_COMMAND == ("cartpole-dqn train --preset ddqn-soft-bootstrap --episodes 300 "
-                                     "--stop-when-solved")
+    assert lines[-2] == (
+        f"not solved: the best model played 500 in 0 of its 5 evaluation episodes; solved means "
+        f"all 5. For a model that balances the pole every time, train the preset that stays "
+        f"learned: {STAYS_LEARNED_COMMAND} ({STAYS_LEARNED_FIGURES})"
+    )
+    assert STAYS_LEARNED_COMMAND == (
+        "cartpole-dqn train --preset ddqn-soft-bootstrap --episodes 300 --stop-when-solved"
+    )
 
 
 def test_watch_line_names_the_file_and_the_command():
     assert watch_line("runs/a.h5", False, "runs/a-best.h5") == (
-        "watch the best model (runs/a-best.h5): cartpole-dqn test --best --model runs/a.h5")
+        "watch the best model (runs/a-best.h5): cartpole-dqn test --best --model runs/a.h5"
+    )
     assert watch_line("a.h5", True, "elsewhere.h5") == (
-        "watch the best model (elsewhere.h5): cartpole-dqn test --model elsewhere.h5")
+        "watch the best model (elsewhere.h5): cartpole-dqn test --model elsewhere.h5"
+    )
     assert watch_line("cartpole-dqn.h5", True) == "watch the model (cartpole-dqn.h5): cartpole-dqn test"
     assert watch_line("cartpole-dqn.h5", False).startswith("nothing to watch: ")
 
 
-@pytest.mark.parametrize("args, message", [
-    (["train", "--eval-episodes", "-1"], "--eval-episodes must be 0 (off) or a positive whole number"),
-    (["train", "--eval-every", "0"], "--eval-every must be a positive whole number"),
-    (["train", "--confirm-episodes", "0"], "--confirm-episodes must be a positive whole number"),
-    (["train", "--stop-when-solved", "600"], "--stop-when-solved must be above 0 and at most 500"),
-    (["train", "--eval-episodes", "0", "--stop-when-solved"], "--stop-when-solved needs evaluation"),
-    (["train", "--best-model", "cartpole-dqn.h5"], "--best-model must differ from --model"),
-    (["test", "--best", "--model", "none.h5"], "no best model at none-best.h5"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--eval-episodes", "-1"], "--eval-episodes must be 0 (off) or a positive whole number"),
+        (["train", "--eval-every", "0"], "--eval-every must be a positive whole number"),
+        (["train", "--confirm-episodes", "0"], "--confirm-episodes must be a positive whole number"),
+        (["train", "--stop-when-solved", "600"], "--stop-when-solved must be above 0 and at most 500"),
+        (["train", "--eval-episodes", "0", "--stop-when-solved"], "--stop-when-solved needs evaluation"),
+        (["train", "--best-model", "cartpole-dqn.h5"], "--best-model must differ from --model"),
+        (["test", "--best", "--model", "none.h5"], "no best model at none-best.h5"),
+    ],
+)
 def test_bad_evaluation_flags_give_one_line_errors(cli_error, args, message):
     assert cli_error(*args).startswith("cartpole-dqn: error: " + message)

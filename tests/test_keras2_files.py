@@ -20,10 +20,21 @@ from cartpole_dqn.tutorial_reference import tutorial_replay
 from conftest import seeded_agent
 
 KERAS2_TRAINING_CONFIG = {
-    "optimizer_config": {"class_name": "Adam", "config": {
-        "lr": 0.0010000000474974513, "beta_1": 0.8999999761581421, "beta_2": 0.9990000128746033,
-        "decay": 0.0, "epsilon": 1e-07, "amsgrad": False}},
-    "loss": "mse", "metrics": [], "sample_weight_mode": None, "loss_weights": None,
+    "optimizer_config": {
+        "class_name": "Adam",
+        "config": {
+            "lr": 0.0010000000474974513,
+            "beta_1": 0.8999999761581421,
+            "beta_2": 0.9990000128746033,
+            "decay": 0.0,
+            "epsilon": 1e-07,
+            "amsgrad": False,
+        },
+    },
+    "loss": "mse",
+    "metrics": [],
+    "sample_weight_mode": None,
+    "loss_weights": None,
 }
 STATES = np.random.default_rng(0).uniform(-1, 1, (5, 4)).astype(np.float32)
 
@@ -33,17 +44,30 @@ def _keras2_layer(layer, name, inbound):
     if isinstance(layer, keras.layers.InputLayer):
         config = {"batch_input_shape": list(layer.batch_shape), "dtype": "float32", "sparse": False}
     elif isinstance(layer, keras.layers.Dense):
-        config = {"trainable": True, "units": layer.units, "activation": layer.activation.__name__,
-                  "use_bias": True,
-                  "kernel_initializer": {"class_name": "VarianceScaling", "config": {
-                      "scale": 1.0, "mode": "fan_avg", "distribution": "uniform", "seed": None}},
-                  "bias_initializer": {"class_name": "Zeros", "config": {}},
-                  "kernel_regularizer": None, "bias_regularizer": None, "activity_regularizer": None,
-                  "kernel_constraint": None, "bias_constraint": None}
+        config = {
+            "trainable": True,
+            "units": layer.units,
+            "activation": layer.activation.__name__,
+            "use_bias": True,
+            "kernel_initializer": {
+                "class_name": "VarianceScaling",
+                "config": {"scale": 1.0, "mode": "fan_avg", "distribution": "uniform", "seed": None},
+            },
+            "bias_initializer": {"class_name": "Zeros", "config": {}},
+            "kernel_regularizer": None,
+            "bias_regularizer": None,
+            "activity_regularizer": None,
+            "kernel_constraint": None,
+            "bias_constraint": None,
+        }
     else:
         config = {"trainable": True, "rate": layer.rate, "noise_shape": None, "seed": None}
-    return {"name": name, "class_name": type(layer).__name__, "config": {"name": name, **config},
-            "inbound_nodes": [[[inbound, 0, 0, {}]]] if inbound else []}
+    return {
+        "name": name,
+        "class_name": type(layer).__name__,
+        "config": {"name": name, **config},
+        "inbound_nodes": [[[inbound, 0, 0, {}]]] if inbound else [],
+    }
 
 
 def write_keras2_file(model, path):
@@ -55,20 +79,30 @@ def write_keras2_file(model, path):
         counts[kind] = counts.get(kind, 0) + 1
         names.append(f"{kind}_{counts[kind]}")  # Keras 2 numbered layers from 1
         layers.append(_keras2_layer(layer, names[-1], names[-2] if len(names) > 1 else None))
-    model_config = {"class_name": "Model", "config": {
-        "name": "CartPole model", "layers": layers,
-        "input_layers": [[names[0], 0, 0]], "output_layers": [[names[-1], 0, 0]]}}
+    model_config = {
+        "class_name": "Model",
+        "config": {
+            "name": "CartPole model",
+            "layers": layers,
+            "input_layers": [[names[0], 0, 0]],
+            "output_layers": [[names[-1], 0, 0]],
+        },
+    }
     with h5py.File(path, "r+") as f:
-        for key, value in {"keras_version": "2.2.4", "backend": "tensorflow",
-                           "model_config": json.dumps(model_config),
-                           "training_config": json.dumps(KERAS2_TRAINING_CONFIG)}.items():
+        for key, value in {
+            "keras_version": "2.2.4",
+            "backend": "tensorflow",
+            "model_config": json.dumps(model_config),
+            "training_config": json.dumps(KERAS2_TRAINING_CONFIG),
+        }.items():
             f.attrs[key] = value.encode()  # Keras 2 wrote bytes
         # Keras 2's optimizer weights are ignored by a load without compiling: leave them out.
         for group in ("model_weights", "optimizer_weights"):
             f.pop(group, None)
         weights = f.create_group("model_weights")
-        weights.attrs.update({"layer_names": [n.encode() for n in names],
-                              "backend": b"tensorflow", "keras_version": b"2.2.4"})
+        weights.attrs.update(
+            {"layer_names": [n.encode() for n in names], "backend": b"tensorflow", "keras_version": b"2.2.4"}
+        )
         for layer, name in zip(model.layers, names, strict=True):
             group = weights.create_group(name)
             variables = {f"{name}/{v.name}:0": v.numpy() for v in layer.weights}
@@ -98,7 +132,8 @@ def test_keras2_file_loads_predicts_and_says_so_in_one_line(keras2_file, capsys)
     model = load_model(path, state_size=4, action_size=2)
     assert capsys.readouterr().out.splitlines() == [
         f"note: {path} was saved by Keras 2.2.4; loaded its network and weights "
-        "without its training config (optimizer, loss)"]
+        "without its training config (optimizer, loss)"
+    ]
     assert model.get_layer("dense_1").kernel.shape == (4, 512)  # it is the Keras 2 network
     np.testing.assert_allclose(model.predict(STATES, verbose=0), source(STATES, training=False), rtol=1e-5)
 

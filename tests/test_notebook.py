@@ -18,7 +18,7 @@ def percent_cells(text: str) -> list[tuple[str, str]]:
     """(cell type, source) of each cell of a jupytext percent-format script, its header left out."""
     lines = text.splitlines()
     if lines and lines[0] == "# ---":
-        lines = lines[lines.index("# ---", 1) + 1:]
+        lines = lines[lines.index("# ---", 1) + 1 :]
     cells: list[tuple[str, list[str]]] = []
     for line in lines:
         marker = _CELL_MARKER.match(line)

@@ -17,8 +17,9 @@ def numeric_flags():
     for name, command in commands.items():
         for action in command._actions:
             numeric_default = isinstance(action.default, (int, float)) and not isinstance(action.default, bool)
-            if action.option_strings and (numeric_default or action.type in (int, float)
-                                          or isinstance(action.type, (WholeNumber, RealNumber))):
+            if action.option_strings and (
+                numeric_default or action.type in (int, float) or isinstance(action.type, (WholeNumber, RealNumber))
+            ):
                 found.append((name, action.option_strings[0], action.type))
     return found
 
@@ -38,8 +39,15 @@ def parse_error(capsys, *argv):
 
 def test_the_walk_finds_the_flags_it_should():
     flags = {(command, flag) for command, flag, _ in FLAGS}
-    assert {("train", "--episodes"), ("train", "--seed"), ("train", "--gamma"), ("train", "--eval-every"),
-            ("train", "--stop-when-solved"), ("bench", "--steps"), ("test", "--seed")} <= flags
+    assert {
+        ("train", "--episodes"),
+        ("train", "--seed"),
+        ("train", "--gamma"),
+        ("train", "--eval-every"),
+        ("train", "--stop-when-solved"),
+        ("bench", "--steps"),
+        ("test", "--seed"),
+    } <= flags
 
 
 @pytest.mark.parametrize("command, flag, number_type", FLAGS, ids=[f"{c} {f}" for c, f, _ in FLAGS])
@@ -64,15 +72,19 @@ def test_seeds_are_those_numpy_and_gymnasium_accept(capsys, command):
 
 def test_negative_exponents_and_infinities_are_read_as_values_not_flags(capsys):
     assert build_parser().parse_args(["train", "--done-reward", "-1e2"]).done_reward == -100.0
-    assert parse_error(capsys, "train", "--done-reward", "-inf") == \
-        "cartpole-dqn: error: --done-reward must be a finite number, got -inf"
+    assert (
+        parse_error(capsys, "train", "--done-reward", "-inf")
+        == "cartpole-dqn: error: --done-reward must be a finite number, got -inf"
+    )
 
 
 def test_values_from_python_get_the_same_checks():
-    for changes, message in [({"gamma": math.nan}, "--gamma must be between 0 and 1, got nan"),
-                             ({"learning_rate": math.inf}, "--learning-rate must be positive, got inf"),
-                             ({"done_reward": -math.inf}, "--done-reward must be a finite number"),
-                             ({"batch_size": 2.0}, "--batch-size must be a positive whole number, got 2.0"),
-                             ({"EPISODES": True}, "--episodes must be a positive whole number")]:
+    for changes, message in [
+        ({"gamma": math.nan}, "--gamma must be between 0 and 1, got nan"),
+        ({"learning_rate": math.inf}, "--learning-rate must be positive, got inf"),
+        ({"done_reward": -math.inf}, "--done-reward must be a finite number"),
+        ({"batch_size": 2.0}, "--batch-size must be a positive whole number, got 2.0"),
+        ({"EPISODES": True}, "--episodes must be a positive whole number"),
+    ]:
         with pytest.raises(UserError, match=message.replace("(", r"\(")):
             DEFAULTS.replace(**changes).validated()

@@ -38,27 +38,37 @@ def refused(monkeypatch, tmp_path):
             if command == "train":
                 train(cli.training_settings(parsed), agent_factory=must_not_run)
             else:
-                play(parsed.model, DEFAULTS, render=parsed.render, gif=parsed.gif, plot=parsed.plot,
-                     agent_factory=must_not_run)
+                play(
+                    parsed.model,
+                    DEFAULTS,
+                    render=parsed.render,
+                    gif=parsed.gif,
+                    plot=parsed.plot,
+                    agent_factory=must_not_run,
+                )
         assert "\n" not in str(error.value)
         return f"cartpole-dqn: error: {error.value}"
+
     return run
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--model", "run.pt"], "--model run.pt: Keras saves models only to names ending in .keras, .h5, .hdf5"),
-    (["--model", "run.H5"], "--model run.H5: Keras saves models only to names ending in"),
-    (["--model", "afolder"], "--model afolder: Keras saves models only"),
-    (["--model", "afile/run.h5"], "--model afile/run.h5 cannot be written: afile is a file, not a folder"),
-    (["--model", "runs/new/x.keras"], None),  # the control: folders to make, a name Keras saves to
-    (["--model", f"{NO_FOLDER}/run.h5"], f"--model {NO_FOLDER}/run.h5 cannot be written (No such file"),
-    (["--best-model", "best.txt"], "--best-model best.txt: Keras saves models only"),
-    (["--best-model", "afile/best.keras"], "--best-model afile/best.keras cannot be written: afile is a file"),
-    (["--log-dir", "afile"], "training log afile/cartpole-dqn-training.csv cannot be written: afile is a file"),
-    (["--log-dir", NO_FOLDER], f"training log {NO_FOLDER}/cartpole-dqn-training.csv cannot be written"),
-    (["--tensorboard", "afile"], "--tensorboard afile is a file; it must name a folder"),
-    (["--tensorboard", f"{NO_FOLDER}/tb"], f"--tensorboard {NO_FOLDER}/tb cannot be written"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--model", "run.pt"], "--model run.pt: Keras saves models only to names ending in .keras, .h5, .hdf5"),
+        (["--model", "run.H5"], "--model run.H5: Keras saves models only to names ending in"),
+        (["--model", "afolder"], "--model afolder: Keras saves models only"),
+        (["--model", "afile/run.h5"], "--model afile/run.h5 cannot be written: afile is a file, not a folder"),
+        (["--model", "runs/new/x.keras"], None),  # the control: folders to make, a name Keras saves to
+        (["--model", f"{NO_FOLDER}/run.h5"], f"--model {NO_FOLDER}/run.h5 cannot be written (No such file"),
+        (["--best-model", "best.txt"], "--best-model best.txt: Keras saves models only"),
+        (["--best-model", "afile/best.keras"], "--best-model afile/best.keras cannot be written: afile is a file"),
+        (["--log-dir", "afile"], "training log afile/cartpole-dqn-training.csv cannot be written: afile is a file"),
+        (["--log-dir", NO_FOLDER], f"training log {NO_FOLDER}/cartpole-dqn-training.csv cannot be written"),
+        (["--tensorboard", "afile"], "--tensorboard afile is a file; it must name a folder"),
+        (["--tensorboard", f"{NO_FOLDER}/tb"], f"--tensorboard {NO_FOLDER}/tb cannot be written"),
+    ],
+)
 def test_train_refuses_an_output_it_could_not_write_before_making_the_agent(refused, tmp_path, args, message):
     if message is None:
         with pytest.raises(AssertionError, match="an agent was made"):
@@ -70,17 +80,22 @@ def test_train_refuses_an_output_it_could_not_write_before_making_the_agent(refu
 
 def test_a_model_folder_named_like_a_model_is_refused(refused, tmp_path):
     (tmp_path / "taken.h5").mkdir()
-    assert refused("train", "--model", "taken.h5") == \
-        "cartpole-dqn: error: --model taken.h5 is a folder; it must name a file"
+    assert (
+        refused("train", "--model", "taken.h5")
+        == "cartpole-dqn: error: --model taken.h5 is a folder; it must name a file"
+    )
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--gif", "afile/play.gif"], "--gif afile/play.gif cannot be written: afile is a file, not a folder"),
-    (["--plot", "afolder"], "--plot afolder is a folder; it must name a file"),
-    (["--plot", f"{NO_FOLDER}/p.png"], f"--plot {NO_FOLDER}/p.png cannot be written"),
-    (["--plot", "out.txt"], "--plot out.txt: matplotlib writes plots only to names ending in "),
-    (["--plot", "scores"], "--plot scores: matplotlib writes plots only to names ending in"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--gif", "afile/play.gif"], "--gif afile/play.gif cannot be written: afile is a file, not a folder"),
+        (["--plot", "afolder"], "--plot afolder is a folder; it must name a file"),
+        (["--plot", f"{NO_FOLDER}/p.png"], f"--plot {NO_FOLDER}/p.png cannot be written"),
+        (["--plot", "out.txt"], "--plot out.txt: matplotlib writes plots only to names ending in "),
+        (["--plot", "scores"], "--plot scores: matplotlib writes plots only to names ending in"),
+    ],
+)
 def test_test_refuses_an_output_it_could_not_write_before_playing(refused, saved_model, args, message):
     line = refused("test", "--model", str(saved_model), "--render", "none", *args)
     assert line.startswith(f"cartpole-dqn: error: {message}"), line
@@ -140,8 +155,23 @@ def test_save_model_writes_through_a_unique_temporary_file(tmp_path, monkeypatch
 
 @pytest.mark.slow
 def test_with_log_dir_every_log_goes_there_and_nothing_empty_is_left(cli, tmp_path):
-    result = cli("train", "--episodes", 2, "--seed", 1, "--eval-episodes", 2, "--eval-every", 2,
-                 "--log-dir", "logs", "--model", "models/m.h5", "--tensorboard", "tb")
+    result = cli(
+        "train",
+        "--episodes",
+        2,
+        "--seed",
+        1,
+        "--eval-episodes",
+        2,
+        "--eval-every",
+        2,
+        "--log-dir",
+        "logs",
+        "--model",
+        "models/m.h5",
+        "--tensorboard",
+        "tb",
+    )
     assert result.returncode == 0, result.stderr
     assert sorted(os.listdir(tmp_path / "logs")) == ["m-evals.csv", "m-training.csv", "m-training.png"]
     assert sorted(os.listdir(tmp_path / "models")) == ["m-best.h5", "m.ckpt"]  # no log beside the model
@@ -164,15 +194,25 @@ def test_a_run_that_logs_nothing_leaves_no_log_files(monkeypatch, tmp_path, caps
     assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == []
 
 
-@pytest.mark.parametrize("args, message", [
-    (["test", "--pretrained", "--plot", "scores.txt"], "--plot scores.txt: matplotlib writes plots only to names "),
-    (["bench", "--learning", "--plot", "out.txt"], "--plot out.txt: matplotlib writes plots only to names "),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["test", "--pretrained", "--plot", "scores.txt"], "--plot scores.txt: matplotlib writes plots only to names "),
+        (["bench", "--learning", "--plot", "out.txt"], "--plot out.txt: matplotlib writes plots only to names "),
+    ],
+)
 def test_a_plot_name_matplotlib_cannot_write_is_refused_before_tensorflow_loads(tmp_path, args, message):
-    code = ("import sys\nfrom cartpole_dqn.cli import main\n"
-            "assert main(sys.argv[1:]) == 2\nassert 'tensorflow' not in sys.modules\n")
-    result = subprocess.run([sys.executable, "-c", code, *args], cwd=tmp_path, capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    code = (
+        "import sys\nfrom cartpole_dqn.cli import main\n"
+        "assert main(sys.argv[1:]) == 2\nassert 'tensorflow' not in sys.modules\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr.startswith(f"cartpole-dqn: error: {message}") and result.stderr.count("\n") == 1
     assert os.listdir(tmp_path) == []

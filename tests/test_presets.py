@@ -40,11 +40,9 @@ def test_dqn_script_preset_builds_that_network_and_optimizer():
 
 def test_tutorial_network_is_unchanged_by_default():
     model = OurModel(input_shape=(4,), action_space=2, hyperparameters=DEFAULTS.replace(learning_rate=0.002))
-    assert [type(layer).__name__ for layer in model.layers] == (
-        ["InputLayer"] + ["Dense", "Dropout"] * 3 + ["Dense"])
+    assert [type(layer).__name__ for layer in model.layers] == (["InputLayer"] + ["Dense", "Dropout"] * 3 + ["Dense"])
     assert all(layer.rate == 0.5 for layer in model.layers if isinstance(layer, keras.layers.Dropout))
-    assert all(isinstance(layer.kernel_initializer, keras.initializers.GlorotUniform)
-               for layer in _dense_layers(model))
+    assert all(isinstance(layer.kernel_initializer, keras.initializers.GlorotUniform) for layer in _dense_layers(model))
     assert isinstance(model.optimizer, keras.optimizers.Adam)
     assert float(model.optimizer.learning_rate) == pytest.approx(0.002)
 
@@ -58,23 +56,28 @@ def test_preset_gives_the_base_values_and_each_given_flag_overrides_one():
     assert _train_args("--preset", "dqn-script") == SCRIPT
     # A flag wins even when it repeats the tutorial's value.
     assert _train_args("--preset", "dqn-script", "--dropout", "0.5", "--episodes", "7") == SCRIPT.replace(
-        dropout=0.5, EPISODES=7)
+        dropout=0.5, EPISODES=7
+    )
     assert _train_args("--train-start", "100", "--optimizer", "rmsprop") == DEFAULTS.replace(
-        train_start=100, optimizer="rmsprop")
+        train_start=100, optimizer="rmsprop"
+    )
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"train_start": 2000}, "--train-start"),
-    ({"optimizer": "sgd"}, "--optimizer must be one of adam, rmsprop"),
-    ({"dropout": 1.0}, "--dropout"),
-    ({"time_limit_reward": "none"}, "--time-limit-reward"),
-    ({"double_dqn": True}, "--double-dqn needs a target network: give --target-update-every N"),
-    ({"bootstrap_time_limit": True}, "--bootstrap-time-limit needs --time-limit-reward plain"),
-    ({"target_update_every": -1}, "--target-update-every must be a whole number of at least 0"),
-    ({"tau": 0.0}, "--tau must be above 0 and at most 1"),
-    ({"tau": 1.5}, "--tau must be above 0 and at most 1"),
-    ({"loss": "mae"}, "--loss must be one of mse, huber"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"train_start": 2000}, "--train-start"),
+        ({"optimizer": "sgd"}, "--optimizer must be one of adam, rmsprop"),
+        ({"dropout": 1.0}, "--dropout"),
+        ({"time_limit_reward": "none"}, "--time-limit-reward"),
+        ({"double_dqn": True}, "--double-dqn needs a target network: give --target-update-every N"),
+        ({"bootstrap_time_limit": True}, "--bootstrap-time-limit needs --time-limit-reward plain"),
+        ({"target_update_every": -1}, "--target-update-every must be a whole number of at least 0"),
+        ({"tau": 0.0}, "--tau must be above 0 and at most 1"),
+        ({"tau": 1.5}, "--tau must be above 0 and at most 1"),
+        ({"loss": "mae"}, "--loss must be one of mse, huber"),
+    ],
+)
 def test_impossible_values_are_one_line_errors(changes, message):
     with pytest.raises(UserError, match=message):
         DEFAULTS.replace(**changes).validated()
@@ -83,27 +86,46 @@ def test_impossible_values_are_one_line_errors(changes, message):
 def test_ddqn_preset_is_the_authors_ddqn_lesson():
     """Cartpole_DDQN_TF2.py's values, spelled out (its 4000-step time limit is not taken)."""
     ddqn = PRESETS["ddqn"]
-    assert (ddqn.dropout, ddqn.kernel_initializer, ddqn.optimizer, ddqn.learning_rate, ddqn.rho,
-            ddqn.optimizer_epsilon, ddqn.loss) == (0.0, "he_uniform", "rmsprop", 0.00025, 0.95, 0.01, "mse")
-    assert (ddqn.memory_size, ddqn.gamma, ddqn.epsilon, ddqn.epsilon_min, ddqn.epsilon_decay,
-            ddqn.epsilon_decay_at, ddqn.batch_size, ddqn.train_start) == (
-        2000, 0.95, 1.0, 0.01, 0.999, "remember", 32, 1000)
+    assert (
+        ddqn.dropout,
+        ddqn.kernel_initializer,
+        ddqn.optimizer,
+        ddqn.learning_rate,
+        ddqn.rho,
+        ddqn.optimizer_epsilon,
+        ddqn.loss,
+    ) == (0.0, "he_uniform", "rmsprop", 0.00025, 0.95, 0.01, "mse")
+    assert (
+        ddqn.memory_size,
+        ddqn.gamma,
+        ddqn.epsilon,
+        ddqn.epsilon_min,
+        ddqn.epsilon_decay,
+        ddqn.epsilon_decay_at,
+        ddqn.batch_size,
+        ddqn.train_start,
+    ) == (2000, 0.95, 1.0, 0.01, 0.999, "remember", 32, 1000)
     assert (ddqn.done_reward, ddqn.time_limit_reward, ddqn.bootstrap_time_limit) == (-100.0, "plain", False)
-    assert (ddqn.target_update_every, ddqn.target_update_unit, ddqn.tau, ddqn.double_dqn) == (
-        1, "episodes", 1.0, True)
+    assert (ddqn.target_update_every, ddqn.target_update_unit, ddqn.tau, ddqn.double_dqn) == (1, "episodes", 1.0, True)
 
 
 def test_ddqn_soft_bootstrap_is_ddqn_with_the_options_that_kept_it_learned():
     """The combination the seed study measured: these changes to ddqn, and no others."""
     assert PRESETS["ddqn-soft-bootstrap"].differences(PRESETS["ddqn"]) == {
-        "memory_size": 20000, "gamma": 0.99, "epsilon_min": 0.02, "target_update_unit": "replays",
-        "tau": 0.005, "bootstrap_time_limit": True}
+        "memory_size": 20000,
+        "gamma": 0.99,
+        "epsilon_min": 0.02,
+        "target_update_unit": "replays",
+        "tau": 0.005,
+        "bootstrap_time_limit": True,
+    }
 
 
 def test_switches_override_a_preset_both_ways():
     assert _train_args("--preset", "ddqn", "--no-double-dqn") == PRESETS["ddqn"].replace(double_dqn=False)
     assert _train_args("--target-update-every", "100", "--double-dqn", "--loss", "huber") == DEFAULTS.replace(
-        target_update_every=100, double_dqn=True, loss="huber")
+        target_update_every=100, double_dqn=True, loss="huber"
+    )
 
 
 def test_train_help_shows_each_presets_values(capsys):
@@ -164,8 +186,7 @@ def test_reward_of_the_last_step(preset, fell, time_limit):
 
 
 @pytest.mark.parametrize("time_limit, ending_reward", [(5, 1.0), (10_000, -100.0)])
-def test_dqn_script_run_stores_plain_reward_at_the_time_limit_and_minus_100_for_a_fall(
-        time_limit, ending_reward):
+def test_dqn_script_run_stores_plain_reward_at_the_time_limit_and_minus_100_for_a_fall(time_limit, ending_reward):
     # Random play (epsilon 1, no replay before 1000 transitions) in a CartPole
     # cut at 5 steps always meets the time limit; without a limit it always falls.
     agent = seeded_agent(SCRIPT.replace(EPISODES=3), env=gym.make("CartPole-v1", max_episode_steps=time_limit))

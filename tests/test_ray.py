@@ -50,10 +50,30 @@ def ray_head():
     temp_dir = tempfile.mkdtemp(prefix="ray-")
     env = {**os.environ, "PYTHONPATH": pythonpath_with(ray), "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token}
     head = subprocess.Popen(
-        [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--block", "--port", str(port),
-         "--node-ip-address", "127.0.0.1", "--num-cpus", "2", "--include-dashboard", "false",
-         "--disable-usage-stats", "--temp-dir", temp_dir],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "ray.scripts.scripts",
+            "start",
+            "--head",
+            "--block",
+            "--port",
+            str(port),
+            "--node-ip-address",
+            "127.0.0.1",
+            "--num-cpus",
+            "2",
+            "--include-dashboard",
+            "false",
+            "--disable-usage-stats",
+            "--temp-dir",
+            temp_dir,
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 180
         while head.poll() is None and time.monotonic() < deadline:
@@ -81,7 +101,8 @@ def test_without_ray_installed_the_flag_is_a_one_line_error_naming_the_extra(cli
     # Ray hidden from this process even where it is installed: None in sys.modules makes `import ray` fail.
     monkeypatch.setitem(sys.modules, "ray", None)
     assert cli_error("bench", "--learning", "--ray") == (
-        'cartpole-dqn: error: --ray needs Ray, which is not installed here: pip install "cartpole-dqn[ray]"')
+        'cartpole-dqn: error: --ray needs Ray, which is not installed here: pip install "cartpole-dqn[ray]"'
+    )
 
 
 @pytest.mark.slow
@@ -91,23 +112,40 @@ def test_a_study_on_a_local_ray_runtime_writes_the_csv_the_worker_processes_writ
     from cartpole_dqn.hyperparameters import DEFAULTS
 
     # Wherever this process found Ray, the CLI's process (and its Ray workers) find it too.
-    result = cli("bench", "--learning", "--ray", "--keep-training", "--seeds", 2, "--seed", 5, "--max-episodes", 2,
-                 "--batch-size", 8, "--csv", "study/tutorial.csv", env={"PYTHONPATH": pythonpath_with(ray)})
+    result = cli(
+        "bench",
+        "--learning",
+        "--ray",
+        "--keep-training",
+        "--seeds",
+        2,
+        "--seed",
+        5,
+        "--max-episodes",
+        2,
+        "--batch-size",
+        8,
+        "--csv",
+        "study/tutorial.csv",
+        env={"PYTHONPATH": pythonpath_with(ray)},
+    )
     assert result.returncode == 0, result.stderr
     assert "seeds 5..6 as Ray tasks (a local runtime)" in result.stdout.splitlines()[0]
 
     on_ray = read_learning_csv(tmp_path / "study" / "tutorial.csv")
-    here = [learn_one_seed(SeedTask("tutorial", DEFAULTS.replace(EPISODES=2, batch_size=8), seed,
-                                    keep_training=True))[0] for seed in (5, 6)]
-    assert [dataclasses.replace(r, seconds=0) for r in on_ray] == [
-        dataclasses.replace(r, seconds=0) for r in here]
+    here = [
+        learn_one_seed(SeedTask("tutorial", DEFAULTS.replace(EPISODES=2, batch_size=8), seed, keep_training=True))[0]
+        for seed in (5, 6)
+    ]
+    assert [dataclasses.replace(r, seconds=0) for r in on_ray] == [dataclasses.replace(r, seconds=0) for r in here]
     for seed in (5, 6):
         assert len((tmp_path / "study" / "tutorial-evals" / f"seed{seed}.csv").read_text().splitlines()) == 3
 
 
 def test_ray_without_learning_is_refused_in_one_line(cli_error):
     assert cli_error("bench", "--ray") == (
-        "cartpole-dqn: error: --ray runs the learning benchmark's seeds: give --learning too")
+        "cartpole-dqn: error: --ray runs the learning benchmark's seeds: give --learning too"
+    )
 
 
 @pytest.mark.slow
@@ -117,9 +155,23 @@ def test_a_study_runs_through_a_clusters_address_with_its_token(cli, tmp_path, r
     from cartpole_dqn.benchmark import read_learning_csv
 
     address, token, cluster_dir = ray_head
-    result = cli("bench", "--learning", "--ray", address, "--seeds", 2, "--seed", 3, "--max-episodes", 2,
-                 "--batch-size", 8, "--csv", "study/tutorial.csv",
-                 env={"PYTHONPATH": pythonpath_with(ray), "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token})
+    result = cli(
+        "bench",
+        "--learning",
+        "--ray",
+        address,
+        "--seeds",
+        2,
+        "--seed",
+        3,
+        "--max-episodes",
+        2,
+        "--batch-size",
+        8,
+        "--csv",
+        "study/tutorial.csv",
+        env={"PYTHONPATH": pythonpath_with(ray), "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": token},
+    )
     assert result.returncode == 0, result.stderr
     assert f"seeds 3..4 as Ray tasks ({address})" in result.stdout.splitlines()[0]
     assert [(r.seed, r.episodes) for r in read_learning_csv(tmp_path / "study" / "tutorial.csv")] == [(3, 2), (4, 2)]
@@ -137,8 +189,10 @@ def test_a_cluster_that_wants_its_token_refuses_in_one_line_that_says_how(capsys
     assert main(["bench", "--learning", "--ray", address, "--seeds", "2", "--max-episodes", "2"]) == 2
     out, err = capsys.readouterr()
     assert out == ""
-    assert err.startswith(f"cartpole-dqn: error: the Ray cluster at {address} takes only drivers with its token: "
-                          "run with RAY_AUTH_MODE=token and the cluster's token in RAY_AUTH_TOKEN")
+    assert err.startswith(
+        f"cartpole-dqn: error: the Ray cluster at {address} takes only drivers with its token: "
+        "run with RAY_AUTH_MODE=token and the cluster's token in RAY_AUTH_TOKEN"
+    )
     assert err.count("\n") == 1
 
 
@@ -152,5 +206,6 @@ def test_an_address_where_no_cluster_answers_is_a_one_line_error_before_any_work
     assert capsys.readouterr().err == (
         f"cartpole-dqn: error: no Ray cluster answers at {address} (Connection refused): start one there with "
         f"`ray start --head --port {address.split(':')[1]}`, or give the address `ray status` shows on its head "
-        "node\n")
+        "node\n"
+    )
     assert not any(tmp_path.iterdir())

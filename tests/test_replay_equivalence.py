@@ -40,8 +40,7 @@ def test_batched_targets_equal_the_tutorials_per_sample_targets(preset):
     np.testing.assert_allclose(y_batched, y_tutorial, atol=1e-5)
     # targets really depend on the transitions: done rows hold the bare reward
     done_rows = np.flatnonzero(arrays.dones)
-    np.testing.assert_allclose(y_batched[done_rows, arrays.actions[done_rows]],
-                               arrays.rewards[done_rows])
+    np.testing.assert_allclose(y_batched[done_rows, arrays.actions[done_rows]], arrays.rewards[done_rows])
 
 
 def test_replay_trains_as_the_tutorials_replay():
@@ -72,8 +71,9 @@ def test_replay_trains_as_the_tutorials_replay():
     tutorial_replay(tutorials, random.sample(tutorials.memory, tutorials.batch_size))
 
     changed = False
-    for mine, theirs, start in zip(ours.model.get_weights(), tutorials.model.get_weights(),
-                                   source.model.get_weights(), strict=True):
+    for mine, theirs, start in zip(
+        ours.model.get_weights(), tutorials.model.get_weights(), source.model.get_weights(), strict=True
+    ):
         np.testing.assert_allclose(mine, theirs, atol=1e-5)
         changed |= not np.allclose(theirs, start)
     assert changed, "the step did not move the weights"

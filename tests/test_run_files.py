@@ -9,20 +9,29 @@ from cartpole_dqn.run_files import RunFiles, learning_files, seed_evaluations, s
 
 def test_every_name_starts_with_the_model_name_without_its_model_suffix():
     assert RunFiles.for_model("runs/run.v1.h5") == RunFiles(
-        model=Path("runs/run.v1.h5"), best_model=Path("runs/run.v1-best.h5"), checkpoint=Path("runs/run.v1.ckpt"),
-        training_log=Path("runs/run.v1-training.csv"), training_plot=Path("runs/run.v1-training.png"),
-        evaluations_log=Path("runs/run.v1-evals.csv"))
+        model=Path("runs/run.v1.h5"),
+        best_model=Path("runs/run.v1-best.h5"),
+        checkpoint=Path("runs/run.v1.ckpt"),
+        training_log=Path("runs/run.v1-training.csv"),
+        training_plot=Path("runs/run.v1-training.png"),
+        evaluations_log=Path("runs/run.v1-evals.csv"),
+    )
     files = RunFiles.for_model("model.final.keras", log_dir="logs", best_model="kept.keras")
     assert (files.best_model, files.checkpoint, files.training_log, files.evaluations_log) == (
-        Path("kept.keras"), Path("model.final.ckpt"), Path("logs/model.final-training.csv"),
-        Path("logs/model.final-evals.csv"))
+        Path("kept.keras"),
+        Path("model.final.ckpt"),
+        Path("logs/model.final-training.csv"),
+        Path("logs/model.final-evals.csv"),
+    )
     assert RunFiles.for_model("cartpole-dqn.hdf5").best_model == Path("cartpole-dqn-best.hdf5")
 
 
 def test_the_learning_benchmarks_names():
     assert learning_files("ddqn") == (Path("bench-learning/ddqn.csv"), Path("bench-learning/fraction-solved.png"))
     assert learning_files("ddqn", "study/x.csv", keep_training=True) == (
-        Path("study/x.csv"), Path("study/evaluation-medians.png"))
+        Path("study/x.csv"),
+        Path("study/evaluation-medians.png"),
+    )
     assert learning_files("ddqn", "study/x.csv", "p.svg") == (Path("study/x.csv"), Path("p.svg"))
     assert seed_evaluations("study/ddqn.csv", 3) == Path("study/ddqn-evals/seed3.csv")
     assert seed_log("study", "ddqn", 3) == Path("study/ddqn-seed3.log")
@@ -32,8 +41,26 @@ def test_runs_with_dotted_model_names_in_one_folder_keep_their_own_files(tmp_pat
     monkeypatch.chdir(tmp_path)
     models = {"run.v1.h5": 2, "run.v2.h5": 3, "model.final.keras": 1}  # model: episodes
     for model, episodes in models.items():
-        assert cli.main(["train", "--episodes", str(episodes), "--seed", "1", "--eval-episodes", "2",
-                         "--confirm-episodes", "2", "--render", "none", "--model", model]) == 0
+        assert (
+            cli.main(
+                [
+                    "train",
+                    "--episodes",
+                    str(episodes),
+                    "--seed",
+                    "1",
+                    "--eval-episodes",
+                    "2",
+                    "--confirm-episodes",
+                    "2",
+                    "--render",
+                    "none",
+                    "--model",
+                    model,
+                ]
+            )
+            == 0
+        )
     capsys.readouterr()
     expected = []
     for model, episodes in models.items():

@@ -17,30 +17,44 @@ from conftest import REPO
 NUMBER = r"\d+(\.\d+)?"
 AGAINST_SB3_LINE = re.compile(
     rf"against-sb3: package_steps_per_s={NUMBER} sb3_steps_per_s={NUMBER} ratio={NUMBER} package_cpu_ms={NUMBER} "
-    rf"sb3_cpu_ms={NUMBER} cpu_ratio={NUMBER} rounds=1 steps=20")
+    rf"sb3_cpu_ms={NUMBER} cpu_ratio={NUMBER} rounds=1 steps=20"
+)
 
 
 def test_without_sb3_installed_the_flag_is_a_one_line_error_naming_the_extra(tmp_path):
     # SB3 hidden from this process even where it is installed: None in sys.modules makes it unfindable.
-    code = ("import sys; sys.modules['stable_baselines3'] = None; from cartpole_dqn.cli import main; "
-            "sys.exit(main(['bench', '--against-sb3']))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)},
-                            capture_output=True, text=True, timeout=300)
+    code = (
+        "import sys; sys.modules['stable_baselines3'] = None; from cartpole_dqn.cli import main; "
+        "sys.exit(main(['bench', '--against-sb3']))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 2
     assert result.stdout == ""
-    assert result.stderr == ("cartpole-dqn: error: --against-sb3 needs Stable-Baselines3, which is not installed "
-                             'here: pip install "cartpole-dqn[sb3]"\n')
+    assert result.stderr == (
+        "cartpole-dqn: error: --against-sb3 needs Stable-Baselines3, which is not installed "
+        'here: pip install "cartpole-dqn[sb3]"\n'
+    )
 
 
 def test_against_sb3_with_another_benchmark_is_refused_in_one_line(cli):
     result = cli("bench", "--against-sb3", "--learning")
     assert result.returncode == 2
-    assert result.stderr == ("cartpole-dqn: error: --learning and --against-sb3 are separate benchmarks: "
-                             "give one of them\n")
+    assert result.stderr == (
+        "cartpole-dqn: error: --learning and --against-sb3 are separate benchmarks: give one of them\n"
+    )
 
 
-@pytest.mark.skipif(importlib.util.find_spec("stable_baselines3") is None,
-                    reason='Stable-Baselines3 is not installed: pip install -e ".[test,sb3]"')
+@pytest.mark.skipif(
+    importlib.util.find_spec("stable_baselines3") is None,
+    reason='Stable-Baselines3 is not installed: pip install -e ".[test,sb3]"',
+)
 def test_a_tiny_side_by_side_run_alternates_and_ends_with_the_ratio_line(cli):
     result = cli("bench", "--against-sb3", "--steps", 20, "--rounds", 1, "--batch-size", 8)
     assert result.returncode == 0, result.stderr

@@ -61,8 +61,9 @@ def test_batched_ddqn_targets_equal_the_lessons_per_sample_targets(ddqn_agent):
     target_next = agent.target_model.predict(next_states, verbose=0)
     # Where both networks pick the same next action, Double DQN's target is the target network's max:
     # only a minibatch where they differ can tell the two apart.
-    assert (online_next.argmax(axis=1) != target_next.argmax(axis=1))[~dones].any(), \
+    assert (online_next.argmax(axis=1) != target_next.argmax(axis=1))[~dones].any(), (
         "need next states where the online and the target network pick different actions"
+    )
     for plain_next_value in (online_next.max(axis=1), target_next.max(axis=1)):
         plain = np.where(dones, rewards, rewards + agent.gamma * plain_next_value)
         assert not np.allclose(y_batched[rows, actions], plain, atol=1e-3)
@@ -130,8 +131,7 @@ def test_ddqn_preset_copies_the_target_after_every_episode():
     agent = DQNAgent(DDQN.replace(EPISODES=3, train_start=0, batch_size=8), seed=0)
     updates = []
     update = agent.update_target_model
-    agent.update_target_model = lambda: (updates.append(_weights_equal(agent.target_model, agent.model)),
-                                         update())
+    agent.update_target_model = lambda: (updates.append(_weights_equal(agent.target_model, agent.model)), update())
     agent.run()
     assert updates == [False] * 3  # the online network had trained, and was copied, each time
     assert _weights_equal(agent.target_model, agent.model)
@@ -142,8 +142,9 @@ def test_ddqn_soft_bootstrap_moves_the_target_half_a_percent_after_every_replay(
     for _ in range(2):
         before = agent.target_model.get_weights()
         agent.replay()
-        for target, online, old in zip(agent.target_model.get_weights(), agent.model.get_weights(), before,
-                                       strict=True):
+        for target, online, old in zip(
+            agent.target_model.get_weights(), agent.model.get_weights(), before, strict=True
+        ):
             np.testing.assert_allclose(target, 0.995 * old + 0.005 * online, rtol=1e-6, atol=1e-7)
     assert not _weights_equal(agent.target_model, agent.model)
 
@@ -153,8 +154,12 @@ def test_an_update_after_every_replay_is_made_inside_the_training_call_with_the_
     hyperparameters = PRESETS["ddqn-soft-bootstrap"].replace(train_start=0, batch_size=8)
     fused = _agent_with_memory(hyperparameters)
     assert fused.network.update_target_every_step
-    separate = CompiledQNetwork(model_io.compile_for_training(model_io.copy_of(fused.model), hyperparameters),
-                                model_io.copy_of(fused.target_model), double_dqn=True, tau=0.005)
+    separate = CompiledQNetwork(
+        model_io.compile_for_training(model_io.copy_of(fused.model), hyperparameters),
+        model_io.copy_of(fused.target_model),
+        double_dqn=True,
+        tau=0.005,
+    )
     calls = []
     update = fused.update_target_model
     fused.update_target_model = lambda: (calls.append(1), update())
@@ -176,8 +181,9 @@ def test_saving_writes_the_online_network_alone_and_test_plays_it(ddqn_agent, tm
     ddqn_agent.save(path)
     with h5py.File(path, "r") as saved:
         arrays = []
-        saved["model_weights"].visititems(lambda name, item: arrays.append(item[()])
-                                          if isinstance(item, h5py.Dataset) else None)
+        saved["model_weights"].visititems(
+            lambda name, item: arrays.append(item[()]) if isinstance(item, h5py.Dataset) else None
+        )
     assert len(arrays) == len(ddqn_agent.model.get_weights()) == 8  # 4 Dense layers, no second network
     loaded = load_model(path, 4, 2)
     assert _weights_equal(loaded, ddqn_agent.model)
@@ -200,8 +206,9 @@ def test_huber_model_saves_and_plays(tmp_path, cli):
 @pytest.mark.parametrize("bootstrap, stored_dones", [(False, [True] * 3), (True, [])])
 def test_time_limit_bootstrapping_stores_the_cut_as_no_end(bootstrap, stored_dones):
     # A CartPole cut at 5 steps: random play always meets the time limit first.
-    agent = DQNAgent(DDQN.replace(EPISODES=3, bootstrap_time_limit=bootstrap),
-                     env=gym.make("CartPole-v1", max_episode_steps=5))
+    agent = DQNAgent(
+        DDQN.replace(EPISODES=3, bootstrap_time_limit=bootstrap), env=gym.make("CartPole-v1", max_episode_steps=5)
+    )
     agent.run()
     assert agent.scores == [5, 5, 5]
     assert [done for (*_, done) in agent.memory if done] == stored_dones

@@ -25,9 +25,13 @@ from cartpole_dqn.errors import UserError
 from cartpole_dqn.model import OurModel, load_model, save_model
 
 # 40 examples per property keep the file under a minute; UNTRUSTED_EXAMPLES=400 searches harder.
-EXAMPLES = settings(max_examples=int(os.environ.get("UNTRUSTED_EXAMPLES", 40)), deadline=None,
-                    derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+EXAMPLES = settings(
+    max_examples=int(os.environ.get("UNTRUSTED_EXAMPLES", 40)),
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @pytest.fixture(scope="module")
@@ -69,9 +73,11 @@ def _with_config(keras_file: bytes, change) -> bytes:
 
 def _class_from_module(module, name):
     """A config change naming a function outside Keras as the first Dense layer's class."""
+
     def change(config):
         layer = next(layer for layer in config["config"]["layers"] if layer["class_name"] == "Dense")
         layer.update(module=module, class_name=name, registered_name=None)
+
     return change
 
 
@@ -115,19 +121,38 @@ def test_bit_flipped_files(files, tmp_path, name, data):
     refused_or_cartpole_network(_write(tmp_path, name, bytes(flipped)), marker)
 
 
-JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-                    max_leaves=12)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
 # The keys Keras looks for, so that some examples get past the first checks.
-CONFIG_KEYS = st.sampled_from(["class_name", "config", "layers", "module", "registered_name", "build_config",
-                               "name", "inbound_nodes", "input_layers", "output_layers", "keras_version"])
+CONFIG_KEYS = st.sampled_from(
+    [
+        "class_name",
+        "config",
+        "layers",
+        "module",
+        "registered_name",
+        "build_config",
+        "name",
+        "inbound_nodes",
+        "input_layers",
+        "output_layers",
+        "keras_version",
+    ]
+)
 CONFIG = st.dictionaries(CONFIG_KEYS, JSON, max_size=6)
 
 
 @EXAMPLES
-@given(config=CONFIG, attrs=st.dictionaries(st.sampled_from(["model_config", "keras_version", "backend",
-                                                              "training_config"]), JSON, max_size=3),
-       weights=st.booleans())
+@given(
+    config=CONFIG,
+    attrs=st.dictionaries(
+        st.sampled_from(["model_config", "keras_version", "backend", "training_config"]), JSON, max_size=3
+    ),
+    weights=st.booleans(),
+)
 def test_hdf5_files_of_the_wrong_structure(files, tmp_path, config, attrs, weights):
     path = tmp_path / "strange.h5"
     with h5py.File(path, "w") as f:
@@ -140,8 +165,13 @@ def test_hdf5_files_of_the_wrong_structure(files, tmp_path, config, attrs, weigh
 
 
 @EXAMPLES
-@given(members=st.dictionaries(st.sampled_from(["config.json", "metadata.json", "model.weights.h5", "other"]),
-                               st.one_of(CONFIG.map(json.dumps), st.text(max_size=20)), max_size=4))
+@given(
+    members=st.dictionaries(
+        st.sampled_from(["config.json", "metadata.json", "model.weights.h5", "other"]),
+        st.one_of(CONFIG.map(json.dumps), st.text(max_size=20)),
+        max_size=4,
+    )
+)
 def test_keras_archives_of_the_wrong_structure(files, tmp_path, members):
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
@@ -161,12 +191,15 @@ def test_code_carrying_and_empty_files_are_refused(files, tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("name, make", [
-    ("lambda.h5", lambda c: c["lambda.h5"]),
-    ("lambda.keras", lambda c: c["lambda.keras"]),
-    ("import.keras", lambda c: c["import.keras"]),
-    ("truncated.h5", lambda c: c["good.h5"][:5000]),
-])
+@pytest.mark.parametrize(
+    "name, make",
+    [
+        ("lambda.h5", lambda c: c["lambda.h5"]),
+        ("lambda.keras", lambda c: c["lambda.keras"]),
+        ("import.keras", lambda c: c["import.keras"]),
+        ("truncated.h5", lambda c: c["good.h5"][:5000]),
+    ],
+)
 def test_the_command_line_refuses_them_in_one_line(files, tmp_path, cli_error, name, make):
     contents, marker = files
     _write(tmp_path, name, make(contents))

@@ -108,7 +108,7 @@ def test_the_real_agent_feeds_the_log(tmp_path):
     agent.run()
     rows = read_csv(log.csv_path)
     assert [int(r["score"]) for r in rows] == agent.scores
-    assert [int(r["steps"]) for r in rows] == [sum(agent.scores[:e + 1]) for e in range(3)]
+    assert [int(r["steps"]) for r in rows] == [sum(agent.scores[: e + 1]) for e in range(3)]
     assert float(rows[-1]["epsilon"]) == pytest.approx(agent.epsilon, rel=1e-5)
     assert is_png(log.write_plot())
 
@@ -126,8 +126,9 @@ def test_unwritable_log_folder_is_a_one_line_error(scripted_train, tmp_path):
     (tmp_path / "taken").write_text("a file, not a folder")
     with pytest.raises(UserError) as error:
         scripted_train(log_dir="taken")
-    assert str(error.value) == ("training log taken/cartpole-dqn-training.csv cannot be written: taken is a file, "
-                                "not a folder")
+    assert str(error.value) == (
+        "training log taken/cartpole-dqn-training.csv cannot be written: taken is a file, not a folder"
+    )
     assert not (tmp_path / "cartpole-dqn-evals.csv").exists()
 
 
@@ -144,8 +145,9 @@ def test_loss_formula_renders_to_png(tmp_path):
     assert is_png(render_loss_formula(tmp_path / "math.png"))
 
 
-@pytest.mark.parametrize("name, signature", [
-    ("scores.svg", b"<?xml"), ("scores.pdf", b"%PDF"), ("scores.PNG", PNG_SIGNATURE)])
+@pytest.mark.parametrize(
+    "name, signature", [("scores.svg", b"<?xml"), ("scores.pdf", b"%PDF"), ("scores.PNG", PNG_SIGNATURE)]
+)
 def test_a_plot_takes_its_format_from_its_name(tmp_path, name, signature):
     assert plot_test_scores([500, 20], tmp_path / name).read_bytes().startswith(signature)
     assert [p.name for p in tmp_path.iterdir()] == [name]  # written through a temporary file of the same format
@@ -193,15 +195,35 @@ def test_tensorboard_scalars(tmp_path):
         for value in event.summary.value:
             assert value.metadata.plugin_data.plugin_name == "scalars"
             scalars[value.tag, event.step] = float(tf.make_ndarray(value.tensor))
-    assert scalars == {("score", 0): 12, ("epsilon", 0): 0.5, ("memory", 0): 7,
-                       ("score", 1): 40, ("epsilon", 1): 0.5, ("memory", 1): 7}
+    assert scalars == {
+        ("score", 0): 12,
+        ("epsilon", 0): 0.5,
+        ("memory", 0): 7,
+        ("score", 1): 40,
+        ("epsilon", 1): 0.5,
+        ("memory", 1): 7,
+    }
 
 
 @pytest.mark.slow
 def test_cli_test_records_gif_and_plot_without_a_display(cli, tmp_path, saved_model):
     no_display = {"DISPLAY": "", "WAYLAND_DISPLAY": "", "SDL_VIDEODRIVER": ""}
-    result = cli("test", "--model", saved_model, "--episodes", "2", "--seed", "0", "--render", "none",
-                 "--gif", "out/play.gif", "--plot", "out/scores.png", env=no_display)
+    result = cli(
+        "test",
+        "--model",
+        saved_model,
+        "--episodes",
+        "2",
+        "--seed",
+        "0",
+        "--render",
+        "none",
+        "--gif",
+        "out/play.gif",
+        "--plot",
+        "out/scores.png",
+        env=no_display,
+    )
     assert result.returncode == 0, result.stderr
     assert "episodes  reached 500" in result.stdout
     with Image.open(tmp_path / "out" / "play.gif") as gif:

@@ -41,9 +41,12 @@ def x_display():
     # -noreset: by default an X server resets whenever its last client leaves, and refuses connections
     # meanwhile. Until the game's window opens, each screenshot is the only client: a program that
     # connected during such a reset saw no display (exit 2 now; it used to play unseen and exit 0).
-    server = subprocess.Popen([xvfb, "-displayfd", str(write_end), "-screen", "0", SCREEN, "-nolisten", "tcp",
-                               "-noreset"],
-                              pass_fds=(write_end,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [xvfb, "-displayfd", str(write_end), "-screen", "0", SCREEN, "-nolisten", "tcp", "-noreset"],
+        pass_fds=(write_end,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     os.close(write_end)
     with os.fdopen(read_end) as announced:
         ready, _, _ = select.select([announced], [], [], 30)
@@ -58,11 +61,18 @@ def x_display():
 
 def start_cli(display, *args, cwd):
     """``python -m cartpole_dqn ARGS`` on ``display``, with none of the SDL settings of the tests or the user."""
-    env = {name: value for name, value in os.environ.items()
-           if not name.startswith("SDL_") and name != "WAYLAND_DISPLAY"}
+    env = {
+        name: value for name, value in os.environ.items() if not name.startswith("SDL_") and name != "WAYLAND_DISPLAY"
+    }
     env.update(DISPLAY=display, PYTHONPATH=str(REPO))
-    return subprocess.Popen([sys.executable, "-m", "cartpole_dqn", *map(str, args)], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "cartpole_dqn", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def cartpole_on_screen(shot):
@@ -71,7 +81,7 @@ def cartpole_on_screen(shot):
     if not white.any():
         return (0, 0), 0, 0
     rows, columns = np.nonzero(white)
-    window = shot[rows.min():rows.max() + 1, columns.min():columns.max() + 1]
+    window = shot[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1]
     black_rows = np.all(window == 0, axis=-1).sum(axis=1)
     # The track is a one-pixel black line across the window; the cart is the rest of the black.
     cart = black_rows.sum() - black_rows.max()
@@ -101,11 +111,15 @@ def watch_until_cartpole(process, display, timeout=300):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("args", [
-    ("test", "--pretrained", "--episodes", "1", "--seed", "0"),
-    ("train", "--render", "human", "--episodes", "10", "--seed", "0", "--eval-episodes", "0"),
-    ("test", "--pretrained", "--episodes", "1", "--seed", "0", "--gif", "play.gif", "--render", "human"),
-], ids=["test", "train", "test-gif"])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("test", "--pretrained", "--episodes", "1", "--seed", "0"),
+        ("train", "--render", "human", "--episodes", "10", "--seed", "0", "--eval-episodes", "0"),
+        ("test", "--pretrained", "--episodes", "1", "--seed", "0", "--gif", "play.gif", "--render", "human"),
+    ],
+    ids=["test", "train", "test-gif"],
+)
 def test_window_shows_the_game_after_tensorflow_is_loaded(x_display, tmp_path, args):
     process = start_cli(x_display, *args, cwd=tmp_path)
     seen = watch_until_cartpole(process, x_display)
@@ -119,11 +133,17 @@ def test_window_shows_the_game_after_tensorflow_is_loaded(x_display, tmp_path, a
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("command, closing_line", [
-    (("test", "--pretrained", "--episodes", "3", "--seed", "0"), "test: reached 500 in 0/0 episodes"),
-    (("train", "--render", "human", "--episodes", "50", "--seed", "0", "--eval-episodes", "0"),
-     "training interrupted:"),
-], ids=["test", "train"])
+@pytest.mark.parametrize(
+    "command, closing_line",
+    [
+        (("test", "--pretrained", "--episodes", "3", "--seed", "0"), "test: reached 500 in 0/0 episodes"),
+        (
+            ("train", "--render", "human", "--episodes", "50", "--seed", "0", "--eval-episodes", "0"),
+            "training interrupted:",
+        ),
+    ],
+    ids=["test", "train"],
+)
 def test_ctrl_c_in_the_window_stops_with_130(x_display, tmp_path, command, closing_line):
     with ctrl_c_reaches_children():
         process = start_cli(x_display, *command, cwd=tmp_path)

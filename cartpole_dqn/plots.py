@@ -82,25 +82,27 @@ def plot_training_scores(
             linewidth=2,
             label=f"mean of last {MOVING_AVERAGE_WINDOW}",
         )
-    full = [r for r in evaluations if not r.cut_short]
-    cut = [r for r in evaluations if r.cut_short]
-    if full:
+    if len(evaluations):
+        # Only a lower bound is known of a cut screen's mean: drawn apart, and the line breaks there.
+        full_means = [np.nan if r.cut_short else r.mean for r in evaluations]
         axes.plot(
-            [r.episode for r in full],
-            [r.mean for r in full],
+            [r.episode for r in evaluations],
+            full_means,
+            ".-",
             color="tab:purple",
             linewidth=1.5,
-            label=f"greedy evaluation (mean of {full[0].episodes})",
+            markersize=3,
+            label=f"greedy evaluation (mean of {evaluations[0].episodes})",
         )
+    cut = [r for r in evaluations if r.cut_short]
     if cut:
-        # Only a lower bound is known of a cut screen's mean: drawn apart, not joined to the line.
         axes.plot(
             [r.episode for r in cut],
             [r.mean for r in cut],
             "x",
             color="tab:gray",
             markersize=4,
-            label="evaluation cut short (mean at least)",
+            label="evaluation cut short (at least)",
         )
     if len(saved_episodes):
         axes.plot(
@@ -113,8 +115,8 @@ def plot_training_scores(
             "*",
             color="black",
             markersize=14,
-            label=f"kept as best: episode {best.episode}, {best.total_at500}/"
-            f"{best.episodes + best.confirm_episodes} at {MAX_SCORE}, mean {best.score:.1f}",
+            label=f"kept as best: episode {best.episode}, "
+            f"{best.total_at500}/{best.episodes + best.confirm_episodes} at {MAX_SCORE}",
         )
     _draw_score_axes(axes, title, "episode")
     figure.legend(loc="outside lower center", ncols=3)

@@ -33,6 +33,26 @@ def run_cli(*args, cwd, env=None, timeout=600):
     )
 
 
+def refused_before_tensorflow(*args, cwd) -> str:
+    """Run ``cli.main(ARGS)`` in a fresh process; assert it exits 2 without importing TensorFlow; return its stderr.
+
+    A fresh process because the pytest process has long since imported TensorFlow.
+    """
+    code = (
+        "import sys\nfrom cartpole_dqn.cli import main\n"
+        "assert main(sys.argv[1:]) == 2\nassert 'tensorflow' not in sys.modules\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stderr
+
+
 @contextlib.contextmanager
 def ctrl_c_reaches_children():
     """Children started inside this block handle SIGINT as Python does, even where this process ignores it.

@@ -16,7 +16,7 @@ from cartpole_dqn import checkpoint
 from cartpole_dqn.agent import DQNAgent
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.hyperparameters import DEFAULTS, PRESETS
-from conftest import REPO, seeded_agent
+from conftest import REPO, refused_before_tensorflow, seeded_agent
 
 EPISODES = 20
 # Evaluation every 4 episodes, so that its best mean and records must resume too.
@@ -110,21 +110,9 @@ def test_resume_refuses_a_checkpoint_of_another_recipe_before_loading_tensorflow
     agent = DQNAgent(DEFAULTS.replace(EPISODES=1), seed=7)
     agent.run()
     checkpoint.save(agent, tmp_path / "cartpole-dqn.ckpt")
-    code = (
-        "import sys\nfrom cartpole_dqn.cli import main\n"
-        "assert main(sys.argv[1:]) == 2\nassert 'tensorflow' not in sys.modules\n"
-    )
 
     def refused(*args):
-        result = subprocess.run(
-            [sys.executable, "-c", code, *args],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            env={**os.environ, "PYTHONPATH": str(REPO)},
-        )
-        assert result.returncode == 0, result.stderr
-        return result.stderr
+        return refused_before_tensorflow(*args, cwd=tmp_path)
 
     assert refused("train", "--resume", "--seed", "7", "--gamma", "0.99", "--batch-size", "64") == (
         "cartpole-dqn: error: cartpole-dqn.ckpt was written by a run with --gamma 0.95 (asked: 0.99), "

@@ -2,8 +2,6 @@
 
 import os
 import stat
-import subprocess
-import sys
 
 import gymnasium as gym
 import pytest
@@ -14,7 +12,7 @@ from cartpole_dqn.hyperparameters import DEFAULTS
 from cartpole_dqn.output_files import write_csv, written_atomically
 from cartpole_dqn.playing import play
 from cartpole_dqn.training_run import TrainingSettings, train
-from conftest import REPO
+from conftest import refused_before_tensorflow
 
 NO_FOLDER = "/proc/no-such-folder"  # cannot be created, even by root
 
@@ -202,17 +200,6 @@ def test_a_run_that_logs_nothing_leaves_no_log_files(monkeypatch, tmp_path, caps
     ],
 )
 def test_a_plot_name_matplotlib_cannot_write_is_refused_before_tensorflow_loads(tmp_path, args, message):
-    code = (
-        "import sys\nfrom cartpole_dqn.cli import main\n"
-        "assert main(sys.argv[1:]) == 2\nassert 'tensorflow' not in sys.modules\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code, *args],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stderr.startswith(f"cartpole-dqn: error: {message}") and result.stderr.count("\n") == 1
+    stderr = refused_before_tensorflow(*args, cwd=tmp_path)
+    assert stderr.startswith(f"cartpole-dqn: error: {message}") and stderr.count("\n") == 1
     assert os.listdir(tmp_path) == []

@@ -137,6 +137,7 @@ def training_settings(args) -> TrainingSettings:
         eval_episodes=args.eval_episodes,
         eval_every=args.eval_every,
         confirm_episodes=args.confirm_episodes,
+        proof_episodes=args.proof_episodes,
         best_model=args.best_model,
         stop_when_solved=args.stop_when_solved,
     )

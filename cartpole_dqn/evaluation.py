@@ -14,13 +14,23 @@ environments of its own.  Networks are ranked first by the fraction of their
 episodes that reached 500, then by their mean score.  A screen ranked at least
 as high as the best model is a *candidate*: it plays M more greedy episodes,
 its *confirmation*, from other starting states, and it becomes the best model
-(saved to a second file) when its N + M episodes rank above the best so far:
-more of them reached 500, or as many and a higher mean.  So a lucky screen is
-not kept on ten episodes alone, and ties at the top are broken by the
-confirmation.  The count of 500s comes first because it is what a test sees:
-in the seed study every kept network whose 40 evaluation episodes all reached
-500 played 500 in 19 or 20 of 20 test episodes, while networks kept on a mean
-of 465-495 played 500 in 8 to 18.
+(saved to a second file) when its episodes rank above the best so far: a
+larger fraction of them reached 500, or as large and a higher mean.  So a
+lucky screen is not kept on ten episodes alone, and ties at the top are broken
+by the confirmation.  The fraction of 500s comes first because it is what a
+test sees: in the seed study every kept network whose 40 evaluation episodes
+all reached 500 played 500 in 19 or 20 of 20 test episodes, while networks
+kept on a mean of 465-495 played 500 in 8 to 18.
+
+A candidate whose N + M episodes all reached 500 plays P more, its *proof*
+(``proof_episodes``, 100 by default), from yet other starting states, and its
+confirmation counts them: it is solved only if they all reach 500 too.  Forty
+episodes cannot rule out a network that falls from one start in twenty (it
+passes them one time in eight), and over a long run many candidates try: one
+tutorial run in ten stopped on a network with 40 of 40 that then reached 500
+in 18 of 20 test episodes.  Such a network passes 140 episodes about once in
+1300.  The proof costs little: the episodes share one network call per step,
+and only a network with 40 of 40 plays them.
 
 ``stop_at`` stops training once the kept model's screen and confirmation
 means both reach it.  ``train --stop-when-solved`` without a value asks for
@@ -41,7 +51,8 @@ evaluations stay solved needs every screen's full mean: it turns cutting off
 
 Starting states, far apart so that no two uses share one: screen episode i
 starts from ``env.reset(seed=EVAL_SEED + i)``, confirmation episode i from
-``CONFIRM_SEED + i``; ``test --seed S`` (and the learning benchmark) seeds its
+``CONFIRM_SEED + i`` (the proof's continue from the confirmation's last);
+``test --seed S`` (and the learning benchmark) seeds its
 first reset with a small S and continues that stream, and training does the
 same with its own seed.  Nothing here draws from Python's, NumPy's or
 TensorFlow's global random streams: training goes exactly as it would
@@ -56,6 +67,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import astuple, dataclass, fields, replace
+from fractions import Fraction
 from pathlib import Path
 
 import gymnasium as gym
@@ -63,13 +75,14 @@ import numpy as np
 
 from cartpole_dqn.environment import ENV_ID, MAX_SCORE, make_env
 from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH
-from cartpole_dqn.number_types import COUNT, RealNumber, check_flag
+from cartpole_dqn.number_types import COUNT, COUNT_OR_OFF, RealNumber, check_flag
 from cartpole_dqn.output_files import write_csv
 from cartpole_dqn.run_files import RunFiles
 from cartpole_dqn.summary import models_summary, unsolved_line
 
 DEFAULT_EVAL_EPISODES = 10
 DEFAULT_CONFIRM_EPISODES = 30
+DEFAULT_PROOF_EPISODES = 100
 DEFAULT_EVAL_EVERY = 1
 TEST_EPISODES = 20  # greedy episodes of the test command; the tutorial shows 20
 # CartPole-v1's own bar for "solved" (475): the mean of first_reached, and --stop-when-solved 475's.
@@ -149,7 +162,7 @@ class EvaluationRecord:
     episodes: int  # screen episodes played
     confirm_mean: float | None  # mean of the confirmation episodes; None: not a candidate
     confirm_at500: int | None
-    confirm_episodes: int  # 0 when not a candidate
+    confirm_episodes: int  # 0 when not a candidate; the proof's episodes included when it played them
     best: float  # the best model's score after this evaluation (mean over its screen and confirmation)
     saved: bool  # this network became the best model
     # Screen episodes that ended: fewer than ``episodes`` when the screen was cut short (it could no longer be a
@@ -180,12 +193,13 @@ class EvaluationRecord:
         return self.total_at500 is not None and self.total_at500 == self.episodes + self.confirm_episodes
 
     @property
-    def rank(self) -> tuple[int, float]:
-        """How the best model is chosen: the most episodes at 500, then the highest mean (a confirmed record)."""
+    def rank(self) -> tuple[Fraction, float]:
+        """How the best model is chosen: the largest fraction of episodes at 500, then the highest mean (a
+        confirmed record; a proof makes its episodes more than others')."""
         total_at500, score = self.total_at500, self.score
         if total_at500 is None or score is None:
             raise ValueError("only a confirmed evaluation has a rank")
-        return total_at500, score
+        return Fraction(total_at500, self.episodes + self.confirm_episodes), score
 
 
 class Evaluator:
@@ -193,9 +207,10 @@ class Evaluator:
 
     ``episodes`` screen episodes after every ``every``-th training episode and
     after every episode that reached 500; ``confirm_episodes`` more for a
-    candidate; save to ``best_path`` on improvement; append one row per
-    evaluation to ``log_path`` (if given); stop training (return True) once
-    the kept model's screen and confirmation means reach ``stop_at`` (if
+    candidate, and ``proof_episodes`` more for one with every episode at 500;
+    save to ``best_path`` on improvement; append one row per evaluation to
+    ``log_path`` (if given); stop training (return True) once the kept
+    model's screen and confirmation means reach ``stop_at`` (if
     given; 500: every episode).  ``threshold`` (default: ``stop_at``, else
     475) is the mean whose first screen is ``first_reached``.  Screens that
     can no longer be candidates are cut short unless ``cut_hopeless_screens``
@@ -208,6 +223,7 @@ class Evaluator:
         *,
         episodes=DEFAULT_EVAL_EPISODES,
         confirm_episodes=DEFAULT_CONFIRM_EPISODES,
+        proof_episodes=DEFAULT_PROOF_EPISODES,
         every=DEFAULT_EVAL_EVERY,
         stop_at=None,
         threshold=None,
@@ -218,6 +234,7 @@ class Evaluator:
     ):
         check_flag("--eval-episodes", episodes, COUNT)
         check_flag("--confirm-episodes", confirm_episodes, COUNT)
+        check_flag("--proof-episodes", proof_episodes, COUNT_OR_OFF)
         check_flag("--eval-every", every, COUNT)
         if stop_at is not None:
             check_flag("--stop-when-solved", stop_at, STOP_THRESHOLD)
@@ -230,6 +247,7 @@ class Evaluator:
         self.log_path = Path(log_path) if log_path is not None else None
         self.screen = GreedyEpisodes(episodes, seed)
         self.confirmation = GreedyEpisodes(confirm_episodes, confirm_seed)
+        self.proof = GreedyEpisodes(proof_episodes, confirm_seed + confirm_episodes)
         self.records: list[EvaluationRecord] = []
         self.best = None  # the record of the kept model
         self.first_reached = None  # the first screen whose mean reached the threshold
@@ -285,6 +303,8 @@ class Evaluator:
         screen, finished = self.screen.play(q_values, self._cannot_matter if self.cut_hopeless_screens else None)
         mean = _mean(screen)  # a cut screen is no candidate: its best outcome was not one
         confirmation = self.confirmation.play(q_values)[0] if self.is_candidate(_at500(screen), mean) else []
+        if confirmation and _at500(screen + confirmation) == len(screen + confirmation) and self.proof.seeds:
+            confirmation += self.proof.play(q_values)[0]
         record = EvaluationRecord(
             episode,
             mean,
@@ -354,6 +374,7 @@ class Evaluator:
     def close(self):
         self.screen.close()
         self.confirmation.close()
+        self.proof.close()
 
 
 def solves(record: EvaluationRecord, threshold: float) -> bool:

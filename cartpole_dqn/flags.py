@@ -18,12 +18,13 @@ from cartpole_dqn.evaluation import (
     DEFAULT_CONFIRM_EPISODES,
     DEFAULT_EVAL_EPISODES,
     DEFAULT_EVAL_EVERY,
+    DEFAULT_PROOF_EPISODES,
     EVERY_EPISODE_AT_500,
     SOLVED_THRESHOLD,
     STOP_THRESHOLD,
 )
 from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS
-from cartpole_dqn.number_types import COUNT, MAX_SEED, SEED, RealNumber, WholeNumber
+from cartpole_dqn.number_types import COUNT, COUNT_OR_OFF, MAX_SEED, SEED, RealNumber
 from cartpole_dqn.parallel import available_cores
 from cartpole_dqn.ray_cluster import INSTALL_RAY, LOCAL_RUNTIME
 from cartpole_dqn.sb3_side_by_side import INSTALL_SB3
@@ -131,7 +132,7 @@ def add_evaluation_flags(parser) -> None:
     group = parser.add_argument_group("evaluation (greedy episodes that pick the best model)")
     group.add_argument(
         "--eval-episodes",
-        type=WholeNumber(0, description="0 (off) or a positive whole number"),
+        type=COUNT_OR_OFF,
         default=DEFAULT_EVAL_EPISODES,
         metavar="N",
         help=f"greedy episodes of each evaluation's screen; 0 turns evaluation off (default: {DEFAULT_EVAL_EPISODES})",
@@ -153,6 +154,15 @@ def add_evaluation_flags(parser) -> None:
         f"as the best model before it replaces it (default: {DEFAULT_CONFIRM_EPISODES})",
     )
     group.add_argument(
+        "--proof-episodes",
+        type=COUNT_OR_OFF,
+        default=DEFAULT_PROOF_EPISODES,
+        metavar="P",
+        help=f"greedy episodes from yet other starting states that a model whose screen and confirmation all "
+        f"reached {MAX_SCORE} must also play to {MAX_SCORE} before it counts as solved; 0 turns the proof off "
+        f"(default: {DEFAULT_PROOF_EPISODES})",
+    )
+    group.add_argument(
         "--best-model",
         default=None,
         metavar="PATH",
@@ -167,7 +177,7 @@ def add_evaluation_flags(parser) -> None:
         default=None,
         metavar="MEAN",
         help=f"without a value: stop training once the best model played {MAX_SCORE} in every "
-        "one of its screen and confirmation episodes (solved); with MEAN: once its screen and "
+        "one of its screen, confirmation and proof episodes (solved); with MEAN: once its screen and "
         f"confirmation means both reach MEAN ({SOLVED_THRESHOLD:g} is CartPole-v1's reward "
         f"threshold; such a model may still fall before {MAX_SCORE} in a test)",
     )

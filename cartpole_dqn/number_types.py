@@ -130,5 +130,6 @@ def check_flag(flag: str, value, number):
 
 
 COUNT = WholeNumber(1)  # episodes, sizes, steps: every count flag
+COUNT_OR_OFF = WholeNumber(0, description="0 (off) or a positive whole number")  # a count whose 0 turns its job off
 SEED = WholeNumber(0, MAX_SEED)
 FINITE = RealNumber()

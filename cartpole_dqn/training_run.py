@@ -46,6 +46,7 @@ from cartpole_dqn.evaluation import (
     DEFAULT_CONFIRM_EPISODES,
     DEFAULT_EVAL_EPISODES,
     DEFAULT_EVAL_EVERY,
+    DEFAULT_PROOF_EPISODES,
     EvaluationRecord,
     Evaluator,
     watch_line,
@@ -77,6 +78,7 @@ class TrainingSettings:
     eval_episodes: int = DEFAULT_EVAL_EPISODES  # 0: no evaluation, no best model
     eval_every: int = DEFAULT_EVAL_EVERY
     confirm_episodes: int = DEFAULT_CONFIRM_EPISODES
+    proof_episodes: int = DEFAULT_PROOF_EPISODES  # 0: a model is solved on its screen and confirmation
     best_model: str | Path | None = None  # None: beside the model
     stop_when_solved: float | None = None  # stop once the best model's means reach it (500: every episode at 500)
     cut_hopeless_screens: bool = True  # stop a screen early once it can decide nothing (see evaluation)
@@ -213,6 +215,7 @@ def _evaluator(settings: TrainingSettings, files: RunFiles) -> Evaluator | None:
         files.best_model,
         episodes=settings.eval_episodes,
         confirm_episodes=settings.confirm_episodes,
+        proof_episodes=settings.proof_episodes,
         every=settings.eval_every,
         stop_at=settings.stop_when_solved,
         threshold=settings.threshold,

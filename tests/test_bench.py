@@ -24,7 +24,7 @@ BENCH_LINE = re.compile(
 )
 LEARNING_LINE = re.compile(
     r"learning: preset=tutorial solved=\d+/3 median_solved_episode=(\d+(\.\d+)?|none) median_seconds=\d+\.\d "
-    r"best_test_at_least_18of20=\d+/3 median_best_test_500s=(\d+(\.\d+)?|none)/20 "
+    r"best_test_at_least_19of20=\d+/3 median_best_test_500s=(\d+(\.\d+)?|none)/20 "
     r"median_last500_test_500s=(\d+(\.\d+)?|none)/20 reached=\d+/3 median_first_reached=(\d+(\.\d+)?|none) "
     r"median_seconds_to_first_reached=(\d+\.\d|none) median_stays_solved=(\d\.\d\d|none)"
 )

@@ -31,15 +31,21 @@ def train(evaluator=None, seed=3):
     return agent
 
 
-def scripted(evaluator, screens, confirmations=()):
-    """Make ``evaluator`` report the given greedy scores: one list per screen, one per confirmation (never cut)."""
+def scripted(evaluator, screens, confirmations=(), proofs=None):
+    """Make ``evaluator`` report the given greedy scores: one list per screen, one per confirmation (never cut),
+    one per proof (by default, every proof episode reaches 500)."""
     screens, confirmations = list(screens), list(confirmations)
+    proofs = list(proofs) if proofs is not None else None
 
     def played(scores):
         return scores, len(scores)
 
+    def proof():
+        return proofs.pop(0) if proofs is not None else [500] * len(evaluator.proof.seeds)
+
     evaluator.screen.play = lambda q_values, give_up=None: played(screens.pop(0))
     evaluator.confirmation.play = lambda q_values, give_up=None: played(confirmations.pop(0))
+    evaluator.proof.play = lambda q_values, give_up=None: played(proof())
     return evaluator
 
 
@@ -149,8 +155,9 @@ def test_screen_confirmation_and_test_start_from_different_states():
 
     evaluator = Evaluator("best.h5")
     screen = first_states(evaluator.screen.seeds)
-    confirmation = first_states(evaluator.confirmation.seeds)
+    confirmation = first_states(evaluator.confirmation.seeds + evaluator.proof.seeds)
     test = [state for seed in range(4) for state in first_states([seed], resets=20)]  # test --seed 0..3
+    assert len(confirmation) == 130  # the proof's 100 starting states follow the confirmation's 30
     assert len(set(screen) | set(confirmation) | set(test)) == len(screen) + len(confirmation) + len(test)
 
 
@@ -258,6 +265,50 @@ def test_stop_when_solved_waits_for_every_evaluation_episode_at_500_and_a_mean_s
     )
     assert len(train(mean_475).scores) == 1  # means 500 and 499.5 both reach 475
     assert not mean_475.stopped_at.all_at500
+
+
+def test_a_model_with_every_episode_at_500_is_solved_only_if_its_proof_reaches_500_too(tmp_path, capsys):
+    evaluator = scripted(
+        Evaluator(tmp_path / "best.h5", episodes=2, confirm_episodes=2, proof_episodes=3, stop_at=EVERY_EPISODE_AT_500),
+        screens=[[500, 500], [500, 500], [500, 500], [500, 500]],
+        confirmations=[[500, 500], [500, 499], [500, 500]],
+        proofs=[[500, 120, 500], [500, 500, 500]],
+    )
+    agent = train(evaluator, seed=3)
+    records = evaluator.records
+    # 4 of 4, then a fall in the proof: kept (6 of 7) but not solved.  4 of 4 at 500 beats 6 of 7, but a 499 in
+    # the confirmation makes 3 of 4, below 6 of 7, and needs no proof.  The third plays all 7 to 500: solved.
+    assert [(r.total_at500, r.episodes + r.confirm_episodes) for r in records] == [(6, 7), (3, 4), (7, 7)]
+    assert [r.saved for r in records] == [True, False, True]
+    assert len(agent.scores) == 3 and evaluator.stopped_at is records[2] is evaluator.best
+    evaluation_lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("eval:")]
+    assert evaluation_lines[0] == "eval: mean=500.0 at500=2/2 confirm=424.0 at500=4/5 best=445.7 saved"
+
+
+def test_without_a_proof_forty_episodes_at_500_stop_training(tmp_path):
+    evaluator = scripted(
+        Evaluator(tmp_path / "best.h5", episodes=2, confirm_episodes=2, proof_episodes=0, stop_at=EVERY_EPISODE_AT_500),
+        screens=[[500, 500]],
+        confirmations=[[500, 500]],
+        proofs=[],  # never asked for
+    )
+    assert len(train(evaluator).scores) == 1 and evaluator.best.confirm_episodes == 2
+
+
+def test_the_best_model_is_ranked_by_the_fraction_of_its_episodes_at_500_whatever_their_number(tmp_path):
+    evaluator = scripted(
+        Evaluator(tmp_path / "best.h5", episodes=2, confirm_episodes=2, proof_episodes=4),
+        screens=[[500, 500], [500, 500], [500, 500]],
+        confirmations=[[500, 500], [500, 499], [500, 500]],
+        proofs=[[500, 500, 10, 10], [500, 500, 500, 10]],
+    )
+    agent = SavesRecorder()
+    for episode in range(3):
+        evaluator(agent, episode, 10)
+    # 6 of 8 at 500 and 3 of 4 are the same fraction: the higher mean (499.75 against 377.5) wins, where a count
+    # of 500s would have kept 6.  Then 7 of 8 beats both.
+    assert [(r.total_at500, r.episodes + r.confirm_episodes) for r in evaluator.records] == [(6, 8), (3, 4), (7, 8)]
+    assert [r.saved for r in evaluator.records] == [True, True, True]
 
 
 def test_a_screen_that_can_decide_nothing_is_cut_short_and_recorded_as_such(tmp_path):
@@ -375,6 +426,7 @@ def test_watch_line_names_the_file_and_the_command():
         (["train", "--eval-episodes", "-1"], "--eval-episodes must be 0 (off) or a positive whole number"),
         (["train", "--eval-every", "0"], "--eval-every must be a positive whole number"),
         (["train", "--confirm-episodes", "0"], "--confirm-episodes must be a positive whole number"),
+        (["train", "--proof-episodes", "-1"], "--proof-episodes must be 0 (off) or a positive whole number"),
         (["train", "--stop-when-solved", "600"], "--stop-when-solved must be above 0 and at most 500"),
         (["train", "--eval-episodes", "0", "--stop-when-solved"], "--stop-when-solved needs evaluation"),
         (["train", "--best-model", "cartpole-dqn.h5"], "--best-model must differ from --model"),

@@ -395,11 +395,12 @@ def _evaluation_line(record: EvaluationRecord) -> str:
     )
 
 
-def watch_line(model_path, model_written: bool, best_path=None) -> str:
+def watch_line(model_path, model_written: bool, best_path=None, evaluation_on: bool = False) -> str:
     """The last line of ``train``: which file to watch, and the command that plays it.
 
     ``best_path`` is the best model if this run wrote one; else the tutorial's
-    ``model_path``, if ``model_written``.
+    ``model_path``, if ``model_written``; else nothing, and why (with
+    ``evaluation_on``, the run was stopped before its first evaluation ended).
     """
     if best_path is not None:
         if Path(best_path) == RunFiles.for_model(model_path).best_model:
@@ -409,6 +410,8 @@ def watch_line(model_path, model_written: bool, best_path=None) -> str:
         return f"watch the best model ({best_path}): {command}"
     if model_written:
         return f"watch the model ({model_path}): cartpole-dqn test" + _model_flag(model_path)
+    if evaluation_on:
+        return f"nothing to watch: no episode reached {MAX_SCORE} and no evaluation finished; train longer"
     return (
         f"nothing to watch: no episode reached {MAX_SCORE} and evaluation was off; "
         "train again with evaluation on (the default)"

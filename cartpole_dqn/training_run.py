@@ -182,11 +182,8 @@ def train(
     out(f"{training_summary(agent.scores, seconds, saved, interrupted)}; {logged}")
     if evaluator is not None:
         out(evaluator.summary(settings.model, agent.saved_episodes))
-    out(
-        watch_line(
-            settings.model, bool(saved), evaluator.best_path if evaluator is not None and best is not None else None
-        )
-    )
+    best_path = evaluator.best_path if evaluator is not None and best is not None else None
+    out(watch_line(settings.model, bool(saved), best_path, evaluation_on=evaluator is not None))
     return TrainingResult(
         list(agent.scores),
         list(agent.saved_episodes),

@@ -417,7 +417,12 @@ def test_watch_line_names_the_file_and_the_command():
         "watch the best model (elsewhere.h5): cartpole-dqn test --model elsewhere.h5"
     )
     assert watch_line("cartpole-dqn.h5", True) == "watch the model (cartpole-dqn.h5): cartpole-dqn test"
-    assert watch_line("cartpole-dqn.h5", False).startswith("nothing to watch: ")
+    assert watch_line("cartpole-dqn.h5", False) == (
+        "nothing to watch: no episode reached 500 and evaluation was off; train again with evaluation on (the default)"
+    )
+    assert watch_line("cartpole-dqn.h5", False, evaluation_on=True) == (
+        "nothing to watch: no episode reached 500 and no evaluation finished; train longer"
+    )
 
 
 @pytest.mark.parametrize(

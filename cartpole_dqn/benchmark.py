@@ -147,7 +147,8 @@ def time_bare_update(agent, updates) -> Timing:
     return timing
 
 
-def _settings(hyperparameters):
+def settings_line(hyperparameters) -> str:
+    """How ``hyperparameters`` differ from the tutorial's, in flags: the benchmarks' heading."""
     changed = [
         f"{flag_of(name)} {value}"
         for name, value in hyperparameters.differences(DEFAULTS).items()
@@ -158,7 +159,7 @@ def _settings(hyperparameters):
 
 def run_speed(hyperparameters, steps, tutorial_steps, updates, seed, out=print):
     """Time the three things the module docstring lists; print them and the ``bench:`` line."""
-    out(f"speed: {_settings(hyperparameters)}, replay after every step, no rendering, seed {seed}")
+    out(f"speed: {settings_line(hyperparameters)}, replay after every step, no rendering, seed {seed}")
     with tempfile.TemporaryDirectory() as scratch:
         model_path = Path(scratch) / "bench.h5"  # never the user's cartpole-dqn.h5
         hyperparameters = hyperparameters.replace(EPISODES=UNLIMITED_EPISODES)
@@ -382,9 +383,10 @@ def run_learning(tasks, workers, csv_path, log_dir, out=print, mapper=None, wher
     else:
         how = f"train --stop-when-solved {first.stop_at:g} (stop: the best model's means at {first.stop_at:g})"
     out(
-        f"learning: preset {first.preset}, {_settings(first.hyperparameters)}; seeds {seeds[0]}..{seeds[-1]} "
-        f"{where}; {how} ({first.eval_episodes} evaluation + {first.confirm_episodes} confirmation episodes, first "
-        f"reached: mean {first.threshold:g}) for at most {first.hyperparameters.EPISODES} episodes, then "
+        f"learning: preset {first.preset}, {settings_line(first.hyperparameters)}; seeds {seeds[0]}..{seeds[-1]} "
+        f"{where}; {how} ({first.eval_episodes} evaluation + {first.confirm_episodes} confirmation episodes, "
+        f"+ {first.proof_episodes} proof episodes when all reach {MAX_SCORE}; first reached: mean "
+        f"{first.threshold:g}) for at most {first.hyperparameters.EPISODES} episodes, then "
         f"{first.test_episodes} greedy test episodes of the best and of the last-500 model"
     )
     out(LEARNING_HEADER)

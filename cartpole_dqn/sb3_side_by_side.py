@@ -124,6 +124,7 @@ class SB3Side:
     def __init__(self, hyperparameters, seed: int, sb3_threads: int):
         import torch
         from stable_baselines3 import DQN
+        from stable_baselines3.common.logger import Logger
 
         from cartpole_dqn.environment import make_env
 
@@ -151,6 +152,8 @@ class SB3Side:
             verbose=0,
         )
         model = self.model
+        # A logger with no outputs: SB3's default makes an empty folder in the temp directory at every learn().
+        model.set_logger(Logger(folder=None, output_formats=[]))
         # The tutorial's exponential decay per step, in place of SB3's linear schedule.
         model.exploration_schedule = lambda _progress_remaining: max(
             hp.epsilon_min, hp.epsilon * hp.epsilon_decay**model.num_timesteps

@@ -55,9 +55,12 @@ def test_against_sb3_with_another_benchmark_is_refused_in_one_line(cli):
     importlib.util.find_spec("stable_baselines3") is None,
     reason='Stable-Baselines3 is not installed: pip install -e ".[test,sb3]"',
 )
-def test_a_tiny_side_by_side_run_alternates_and_ends_with_the_ratio_line(cli):
-    result = cli("bench", "--against-sb3", "--steps", 20, "--rounds", 1, "--batch-size", 8)
+def test_a_tiny_side_by_side_run_alternates_and_ends_with_the_ratio_line(cli, tmp_path):
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    result = cli("bench", "--against-sb3", "--steps", 20, "--rounds", 1, "--batch-size", 8, env={"TMPDIR": str(temp)})
     assert result.returncode == 0, result.stderr
+    assert not [path.name for path in temp.iterdir() if path.name.startswith("SB3-")]  # SB3's logger leaves no folder
     lines = result.stdout.strip().splitlines()
     assert AGAINST_SB3_LINE.fullmatch(lines[-1]), lines[-1]
     assert "PyTorch: torch.set_num_threads(1)" in result.stdout and "TensorFlow: 1 thread(s) per operation" in lines[1]

@@ -194,8 +194,10 @@ class EvaluationRecord:
 
     @property
     def rank(self) -> tuple[Fraction, float]:
-        """How the best model is chosen: the largest fraction of episodes at 500, then the highest mean (a
-        confirmed record; a proof makes its episodes more than others')."""
+        """How the best model is chosen: the largest fraction of episodes at 500, then the highest mean.
+
+        A fraction, not a count: a record with a proof has more episodes than one without.  Only a confirmed
+        record has a rank."""
         total_at500, score = self.total_at500, self.score
         if total_at500 is None or score is None:
             raise ValueError("only a confirmed evaluation has a rank")
@@ -303,7 +305,7 @@ class Evaluator:
         screen, finished = self.screen.play(q_values, self._cannot_matter if self.cut_hopeless_screens else None)
         mean = _mean(screen)  # a cut screen is no candidate: its best outcome was not one
         confirmation = self.confirmation.play(q_values)[0] if self.is_candidate(_at500(screen), mean) else []
-        if confirmation and _at500(screen + confirmation) == len(screen + confirmation) and self.proof.seeds:
+        if confirmation and self.proof.seeds and all(score >= MAX_SCORE for score in screen + confirmation):
             confirmation += self.proof.play(q_values)[0]
         record = EvaluationRecord(
             episode,

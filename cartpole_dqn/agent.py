@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from collections.abc import Callable
 from typing import Protocol, SupportsFloat
 
 import gymnasium as gym
@@ -43,7 +44,7 @@ class EpisodeHook(Protocol):
     0, as printed) and its score (steps balanced), after the tutorial's line
     is printed and any save is done.  Return True to stop training after this
     episode; False (or None) goes on.  A hook may read the agent and call
-    ``agent.q_values`` or ``agent.save``; it must not change the model, the
+    ``agent.q_values``, ``agent.q_values_snapshot`` or ``agent.save``; it must not change the model, the
     memory or epsilon, nor draw from Python's, NumPy's or TensorFlow's global
     random streams, or training would differ from a run without it.
     """
@@ -254,6 +255,15 @@ class DQNAgent:
     def q_values(self, states) -> np.ndarray:
         """Q-values of a batch of states, shape (n, actions): the tutorial's ``model.predict``."""
         return self.network.q_values(states)
+
+    def q_values_snapshot(self) -> Callable[[np.ndarray], np.ndarray]:
+        """``q_values`` of the current weights for many calls with no training between them: evaluation's.
+
+        A snapshot of the weights in NumPy (:func:`cartpole_dqn.model.q_values_in_numpy`)
+        answers a batch of ten states five times faster than a call of the
+        network; a network that is no Dense stack is called as it is.
+        """
+        return model_io.q_values_in_numpy(self.model) or self.q_values
 
     def sample_minibatch(self) -> Minibatch:
         """The tutorial's uniform sample of the memory, as arrays."""

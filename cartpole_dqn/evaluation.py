@@ -301,7 +301,7 @@ class Evaluator:
             self.seconds += time.perf_counter() - start
 
     def _evaluate(self, agent, episode: int) -> bool:
-        q_values = agent.q_values
+        q_values = agent.q_values_snapshot()  # thousands of calls follow, all on this network
         screen, finished = self.screen.play(q_values, self._cannot_matter if self.cut_hopeless_screens else None)
         mean = _mean(screen)  # a cut screen is no candidate: its best outcome was not one
         confirmation = self.confirmation.play(q_values)[0] if self.is_candidate(_at500(screen), mean) else []

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
+import numpy as np
 from keras.layers import Dense, Dropout, Input
 from keras.models import Model
 
@@ -79,6 +81,37 @@ def copy_of(model):
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
     return copy
+
+
+def q_values_in_numpy(model) -> Callable[[np.ndarray], np.ndarray] | None:
+    """Q-values from a snapshot of ``model``'s weights, computed in NumPy; None if it is not a Dense stack.
+
+    Evaluation plays thousands of greedy steps per training episode, ten
+    states at a time.  A TensorFlow call costs about 0.5 ms whatever it
+    computes; the same forward pass in NumPy costs about 0.1 ms.  Its numbers
+    match TensorFlow's to float32 rounding (the sums run in another order), so
+    an action can differ only where the two Q-values are within about 1e-6 of
+    each other.  Dropout is the identity in inference, as in ``predict``.
+    Later changes to the model's weights do not reach the snapshot.
+    """
+    layers = []
+    for layer in model.layers:
+        if isinstance(layer, (keras.layers.InputLayer, Dropout)):
+            continue
+        if not (isinstance(layer, Dense) and layer.use_bias and layer.activation.__name__ in ("relu", "linear")):
+            return None
+        kernel, bias = (np.asarray(weight, dtype=np.float32) for weight in layer.get_weights())
+        layers.append((kernel, bias, layer.activation.__name__ == "relu"))
+
+    def q_values(states) -> np.ndarray:
+        values = np.asarray(states, dtype=np.float32)
+        for kernel, bias, relu in layers:
+            values = values @ kernel + bias
+            if relu:
+                np.maximum(values, 0.0, out=values)
+        return values
+
+    return q_values
 
 
 def save_model(model, path) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from cartpole_dqn import model as model_io
 from cartpole_dqn.errors import UserError
+from cartpole_dqn.hyperparameters import PRESETS
 from cartpole_dqn.model import OurModel
 
 
@@ -26,6 +27,26 @@ def test_our_model_is_the_tutorials_network():
     assert isinstance(model.loss, keras.losses.MeanSquaredError)
     assert isinstance(model.optimizer, keras.optimizers.Adam)
     assert model.optimizer.learning_rate.numpy() == pytest.approx(0.001)
+
+
+@pytest.mark.parametrize("preset", ["tutorial", "dqn-script"])  # with Dropout and without
+def test_numpy_snapshot_gives_the_networks_q_values_and_greedy_actions(preset):
+    model = OurModel(input_shape=(4,), action_space=2, hyperparameters=PRESETS[preset])
+    states = np.random.default_rng(0).normal(scale=[1.0, 1.5, 0.1, 1.5], size=(2000, 4)).astype(np.float32)
+    snapshot = model_io.q_values_in_numpy(model)
+    expected = model(states, training=False).numpy()
+    np.testing.assert_allclose(snapshot(states), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(np.argmax(snapshot(states), axis=1), np.argmax(expected, axis=1))
+    assert len(set(np.argmax(expected, axis=1))) == 2  # both actions occur: a constant answer would show
+    model.set_weights([weight * 2 for weight in model.get_weights()])
+    # A snapshot: later changes to the weights do not reach it.
+    np.testing.assert_allclose(snapshot(states), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_numpy_snapshot_declines_a_network_that_is_no_relu_dense_stack():
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Dense(8, activation="tanh")(inputs)))
+    assert model_io.q_values_in_numpy(model) is None
 
 
 @pytest.mark.slow

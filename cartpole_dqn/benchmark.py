@@ -157,9 +157,15 @@ def settings_line(hyperparameters) -> str:
     return "the tutorial's hyperparameters" + (f" except {', '.join(changed)}" if changed else "")
 
 
+def replay_schedule(hyperparameters) -> str:
+    """When the loop replays, in words: the benchmarks' heading."""
+    every = hyperparameters.replay_every
+    return "replay after every step" if every == 1 else f"replay after every {every}th step of an episode"
+
+
 def run_speed(hyperparameters, steps, tutorial_steps, updates, seed, out=print):
     """Time the three things the module docstring lists; print them and the ``bench:`` line."""
-    out(f"speed: {settings_line(hyperparameters)}, replay after every step, no rendering, seed {seed}")
+    out(f"speed: {settings_line(hyperparameters)}, {replay_schedule(hyperparameters)}, no rendering, seed {seed}")
     with tempfile.TemporaryDirectory() as scratch:
         model_path = Path(scratch) / "bench.h5"  # never the user's cartpole-dqn.h5
         hyperparameters = hyperparameters.replace(EPISODES=UNLIMITED_EPISODES)

@@ -14,7 +14,8 @@ SB3 is configured as the tutorial's recipe, as far as it allows:
   adds it; the target pass runs without it, as the tutorial's ``predict``);
 * minibatch, learning rate, Adam's epsilon, gamma and memory size from the
   hyperparameters; one gradient step after every environment step
-  (``train_freq=1, gradient_steps=1``), from the first step on;
+  (``train_freq=1, gradient_steps=1``), from the first step on, or after every
+  ``replay_every``-th (SB3 counts steps across episodes, the agent within one);
 * no separate target network: ``target_update_interval=1, tau=1`` copies the
   online weights into SB3's target network before every gradient step, so the
   next states are valued by the network being trained, as in the tutorial;
@@ -139,7 +140,7 @@ class SB3Side:
             batch_size=hp.batch_size,
             tau=1.0,
             gamma=hp.gamma,
-            train_freq=1,
+            train_freq=hp.replay_every,
             gradient_steps=1,
             target_update_interval=1,
             policy_kwargs={

@@ -30,7 +30,14 @@ import keras
 import tensorflow as tf
 
 from cartpole_dqn.agent import DQNAgent
-from cartpole_dqn.benchmark import UNLIMITED_EPISODES, WARMUP_STEPS, Timing, settings_line, time_training_loop
+from cartpole_dqn.benchmark import (
+    UNLIMITED_EPISODES,
+    WARMUP_STEPS,
+    Timing,
+    replay_schedule,
+    settings_line,
+    time_training_loop,
+)
 from cartpole_dqn.compiled import compile_function, threads_per_operation
 from cartpole_dqn.process import prepare_process
 
@@ -102,7 +109,7 @@ def _parts(agent):
 
 def run_profile(hyperparameters, calls: int, seed: int, out=print) -> None:
     """Time the loop step and each part of it (see the module docstring); print the table and the ``profile:`` line."""
-    out(f"profile: {settings_line(hyperparameters)}, replay after every step, no rendering, seed {seed}")
+    out(f"profile: {settings_line(hyperparameters)}, {replay_schedule(hyperparameters)}, no rendering, seed {seed}")
     with tempfile.TemporaryDirectory() as scratch:
         prepare_process(seed)
         agent = DQNAgent(

@@ -162,3 +162,14 @@ def test_an_agent_keeps_a_thread_setting_the_script_chose():
         "import tensorflow as tf; tf.config.threading.set_intra_op_parallelism_threads(2); "
         "from cartpole_dqn.agent import DQNAgent; DQNAgent()"
     ) == ["2", "0"]
+
+
+def test_replay_every_n_replays_after_steps_n_2n_and_acts_on_their_q_values():
+    agent = CountingReplays(DEFAULTS.replace(EPISODES=3, epsilon=0.0, replay_every=3), model_path="unused.h5")
+    agent.replays, agent.acted = 0, []
+    scores = agent.run()
+    # Steps 1 .. score - 1 of an episode do not end it; a replay follows those that are multiples of 3.
+    assert agent.replays == sum((score - 1) // 3 for score in scores) > 0
+    handed = [q_values is not None for _state, q_values in agent.acted]
+    expected = [step > 0 and step % 3 == 0 for score in scores for step in range(score)]
+    assert handed == expected

@@ -121,6 +121,16 @@ def test_ddqn_soft_bootstrap_is_ddqn_with_the_options_that_kept_it_learned():
     }
 
 
+def test_ddqn_quick_is_ddqn_soft_bootstrap_replaying_every_4th_step():
+    """The recipe the quick study measured: these changes to ddqn-soft-bootstrap, and no others."""
+    assert PRESETS["ddqn-quick"].differences(PRESETS["ddqn-soft-bootstrap"]) == {
+        "replay_every": 4,
+        "batch_size": 64,
+        "learning_rate": 0.002,
+        "tau": 0.02,
+    }
+
+
 def test_switches_override_a_preset_both_ways():
     assert _train_args("--preset", "ddqn", "--no-double-dqn") == PRESETS["ddqn"].replace(double_dqn=False)
     assert _train_args("--target-update-every", "100", "--double-dqn", "--loss", "huber") == DEFAULTS.replace(
@@ -133,10 +143,11 @@ def test_train_help_shows_each_presets_values(capsys):
         build_parser().parse_args(["train", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "--double-dqn, --no-double-dqn" in help_text
-    assert "(default: False; ddqn: True; ddqn-soft-bootstrap: True)" in help_text
-    assert "(default: 128; ddqn: 32; ddqn-soft-bootstrap: 32)" in help_text
-    assert "(default: 0; ddqn: 1; ddqn-soft-bootstrap: 1)" in help_text
-    assert "(default: 0.95; ddqn-soft-bootstrap: 0.99)" in help_text
+    assert "(default: False; ddqn: True; ddqn-soft-bootstrap: True; ddqn-quick: True)" in help_text
+    assert "(default: 128; ddqn: 32; ddqn-soft-bootstrap: 32; ddqn-quick: 64)" in help_text
+    assert "(default: 1; ddqn-quick: 4)" in help_text
+    assert "(default: 0; ddqn: 1; ddqn-soft-bootstrap: 1; ddqn-quick: 1)" in help_text
+    assert "(default: 0.95; ddqn-soft-bootstrap: 0.99; ddqn-quick: 0.99)" in help_text
 
 
 def test_unknown_initializer_is_a_one_line_error():

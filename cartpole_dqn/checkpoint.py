@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from cartpole_dqn.errors import UserError
-from cartpole_dqn.hyperparameters import Hyperparameters, flag_of
+from cartpole_dqn.hyperparameters import DEFAULTS, Hyperparameters, flag_of
 from cartpole_dqn.output_files import written_atomically
 from cartpole_dqn.run_files import CHECKPOINT_SUFFIX
 
@@ -137,10 +137,13 @@ def read(path) -> tuple[dict, dict]:
 def check_recipe(meta, hyperparameters, seed, path) -> None:
     """UserError naming every value the checkpoint's run had and this one would not."""
     asked = recipe(hyperparameters, seed)
+    # A checkpoint from before an option existed lacks it: its run had the option's default, as every option is off
+    # by default.
+    had = {name: meta["recipe"].get(name, getattr(DEFAULTS, name, None)) for name in asked}
     differing = [
-        f"{'--seed' if name == 'seed' else flag_of(name)} {_shown(meta['recipe'].get(name))} (asked: {_shown(value)})"
+        f"{'--seed' if name == 'seed' else flag_of(name)} {_shown(had[name])} (asked: {_shown(value)})"
         for name, value in asked.items()
-        if meta["recipe"].get(name) != value
+        if had[name] != value
     ]
     if differing:
         raise UserError(

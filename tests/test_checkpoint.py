@@ -127,6 +127,15 @@ def test_resume_refuses_a_checkpoint_of_another_recipe_before_loading_tensorflow
     )
 
 
+def test_a_checkpoint_from_before_an_option_existed_had_its_default():
+    asked = PRESETS["ddqn-quick"]
+    older = {"recipe": checkpoint.recipe(DEFAULTS, 7)}
+    del older["recipe"]["replay_every"]  # written before --replay-every existed
+    checkpoint.check_recipe(older, DEFAULTS, 7, "old.ckpt")  # that run replayed after every step: the default
+    with pytest.raises(UserError, match=r"--replay-every 1 \(asked: 4\)"):
+        checkpoint.check_recipe(older, asked, 7, "old.ckpt")
+
+
 def test_loading_a_checkpoint_restores_the_optimizer_and_all_training_state(tmp_path):
     path = tmp_path / "run.ckpt"
     hyperparameters = DEFAULTS.replace(EPISODES=3, batch_size=16)

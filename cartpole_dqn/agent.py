@@ -63,11 +63,11 @@ class DQNAgent:
     :param model_path: where ``run`` saves and ``test`` loads.
 
     ``run()`` trains for ``EPISODES`` episodes, replaying after every step
-    that does not end one (every ``replay_every``-th, if more than 1).  It prints ``episode: e/EPISODES, score: i, e:
-    epsilon`` after each episode, saves the model to ``model_path`` (printing
-    ``Saving trained model as ...``) whenever an episode reaches 500, calls
-    each of ``episode_hooks`` (see :class:`EpisodeHook`) and returns the
-    scores.  ``saved_episodes`` lists the episodes after which it saved.
+    that does not end one (or every ``replay_every``-th).  It prints
+    ``episode: e/EPISODES, score: i, e: epsilon`` after each episode, saves
+    the model to ``model_path`` (printing ``Saving trained model as ...``)
+    whenever an episode reaches 500, calls each of ``episode_hooks`` (see
+    :class:`EpisodeHook`) and returns the scores.  ``saved_episodes`` lists the episodes after which it saved.
 
     ``test()`` loads ``model_path`` and plays ``EPISODES`` greedy episodes,
     printing ``episode: e/EPISODES, score: i`` for each; it returns the scores.
@@ -104,7 +104,6 @@ class DQNAgent:
         self.epsilon_decay = hp.epsilon_decay
         self.batch_size = hp.batch_size
         self.train_start = hp.train_start  # replay waits until memory holds this many
-        self.replay_every = hp.replay_every  # steps of an episode per replay; 1 in the tutorial
 
         self.scores: list[int] = []  # score of each finished episode of the last run() or test()
         self.saved_episodes: list[int] = []  # episodes of the last run() after which the model was saved
@@ -194,7 +193,7 @@ class DQNAgent:
                         self.save(self.model_path)
                         self.saved_episodes.append(e)
                     break
-                q_values = self.replay() if i % self.replay_every == 0 else None
+                q_values = self.replay() if i % self.hyperparameters.replay_every == 0 else None
             self._count_toward_target_update("episodes")
             if any([hook(self, e, i) for hook in self.episode_hooks]):
                 break

@@ -45,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cartpole-dqn",
         description="Deep Q-learning on CartPole-v1 with Keras: the classic tutorial's agent, fast.",
         epilog="examples:\n"
-        "  cartpole-dqn train --stop-when-solved  train until a confirmed model balances the pole\n"
+        "  cartpole-dqn train --stop-when-solved  train until a model plays 500 in all 140 evaluation episodes\n"
         "  cartpole-dqn test --best              watch the best evaluated model play 20 episodes\n"
         "  cartpole-dqn train                    the tutorial's 1000 episodes; cartpole-dqn.h5 at each 500\n"
         "  cartpole-dqn train --episodes 200 --seed 1\n"

@@ -359,7 +359,7 @@ class Evaluator:
 
     def summary(self, model_path, saved_episodes) -> str:
         """The end-of-training line naming the last-500 model and the best model; then, unless the best model
-        played 500 in every evaluation episode, a line saying it is not solved and what to train instead."""
+        played 500 in every evaluation episode, what the run hands over and what to train instead."""
         last_saved = saved_episodes[-1] if saved_episodes else None
         # The hook runs right after the tutorial's save, so the evaluation of
         # that episode scored exactly the model in model_path.
@@ -371,7 +371,12 @@ class Evaluator:
             + f"; {len(self.records)} evaluations, {confirmations} confirmed, {cut} cut short, "
             f"in {self.seconds:.1f} s"
         )
-        return models if self.best is not None and self.best.all_at500 else f"{models}\n{unsolved_line(self.best)}"
+        if self.best is not None and self.best.all_at500:
+            return models
+        solved_means = {"screen": self.screen_size, "confirmation": len(self.confirmation.seeds)}
+        solved_means["proof"] = len(self.proof.seeds)
+        play = play_best_command(model_path, self.best_path)
+        return f"{models}\n{unsolved_line(self.best, self.best_path, play, solved_means)}"
 
     def close(self):
         self.screen.close()
@@ -405,11 +410,7 @@ def watch_line(model_path, model_written: bool, best_path=None, evaluation_on: b
     ``evaluation_on``, the run was stopped before its first evaluation ended).
     """
     if best_path is not None:
-        if Path(best_path) == RunFiles.for_model(model_path).best_model:
-            command = test_best_command(model_path)
-        else:
-            command = f"cartpole-dqn test --model {best_path}"
-        return f"watch the best model ({best_path}): {command}"
+        return f"watch the best model ({best_path}): {play_best_command(model_path, best_path)}"
     if model_written:
         return f"watch the model ({model_path}): cartpole-dqn test" + _model_flag(model_path)
     if evaluation_on:
@@ -418,6 +419,13 @@ def watch_line(model_path, model_written: bool, best_path=None, evaluation_on: b
         f"nothing to watch: no episode reached {MAX_SCORE} and evaluation was off; "
         "train again with evaluation on (the default)"
     )
+
+
+def play_best_command(model_path, best_path) -> str:
+    """The command that plays the best model at ``best_path``, saved by a run of ``model_path``."""
+    if Path(best_path) == RunFiles.for_model(model_path).best_model:
+        return test_best_command(model_path)
+    return f"cartpole-dqn test --model {best_path}"
 
 
 def test_best_command(model_path) -> str:

@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 from cartpole_dqn.environment import MAX_SCORE
-
-# The preset that stays learned, and what `bench --learning` measured for it (docs/solved-study/).
-STAYS_LEARNED_COMMAND = "cartpole-dqn train --preset ddqn-soft-bootstrap --episodes 300 --stop-when-solved"
-STAYS_LEARNED_FIGURES = (
-    "on 10 new seeds, all 10 solved within 300 episodes (median 217, 135 s on 2 cores); their best models "
-    "played 500 in 20 of 20 test episodes on all 10"
-)
+from cartpole_dqn.routes import SOLVES_SOONEST, STAYS_LEARNED, stays_learned_figures
 
 
 def training_summary(scores, seconds: float, saved_path, interrupted: bool = False) -> str:
@@ -83,21 +77,31 @@ def models_summary(model_path, last_saved_episode, last_evaluation, best_path, b
     return f"models: {last}; {best}{stop}"
 
 
-def unsolved_line(best_evaluation) -> str:
-    """The closing line of a run whose best model did not play 500 in every evaluation episode.
+def unsolved_line(best_evaluation, best_path, play_command: str, solved_means: dict[str, int]) -> str:
+    """The two closing lines of a run whose best model did not play 500 in every evaluation episode.
 
-    ``best_evaluation`` is the best model's ``EvaluationRecord``-like
-    record (total_at500, episodes, confirm_episodes), or None.
+    The first says what the run hands over: the best model (``best_path``, ``best_evaluation`` its
+    ``EvaluationRecord``-like record with episode, total_at500, episodes, confirm_episodes, or None), its fraction
+    at 500 and ``play_command``, against what solved means: ``solved_means`` maps each kind of evaluation episode
+    (screen, confirmation, proof) to how many a solved model plays.  The second names the route that solves
+    soonest and the one that stays learned, with what the studies measured (``cartpole_dqn.routes``).
     """
+    solved_total = sum(solved_means.values())
+    kinds = [f"{count} {kind}" for kind, count in solved_means.items() if count]
+    solved = (
+        f"solved means {MAX_SCORE} in every one of {solved_total}: {', '.join(kinds[:-1])} and {kinds[-1]} episodes"
+    )
     if best_evaluation is None:
-        verdict = "no evaluation finished"
+        handed_over = f"no evaluation finished, so there is no best model ({solved})"
     else:
         played = best_evaluation.episodes + best_evaluation.confirm_episodes
-        verdict = (
-            f"the best model played {MAX_SCORE} in {best_evaluation.total_at500} of its {played} evaluation "
-            f"episodes; solved means all {played}"
+        at500 = best_evaluation.total_at500
+        handed_over = (
+            f"the best model, {best_path} (episode {best_evaluation.episode}), played {MAX_SCORE} in {at500} of its "
+            f"{played} evaluation episodes ({at500 / played:.0%}); {solved}. Play it: {play_command}"
         )
     return (
-        f"not solved: {verdict}. For a model that balances the pole every time, train the preset that stays "
-        f"learned: {STAYS_LEARNED_COMMAND} ({STAYS_LEARNED_FIGURES})"
+        f"not solved: {handed_over}\n"
+        f"solved soonest: {SOLVES_SOONEST.command} ({SOLVES_SOONEST.figures}); stays learned if training goes on: "
+        f"{STAYS_LEARNED.command} ({STAYS_LEARNED.figures}; {stays_learned_figures()})"
     )

@@ -83,12 +83,18 @@ def test_train_prints_the_tutorials_lines_and_is_repeatable_with_a_seed(cli):
     for result in runs:
         assert result.returncode == 0, result.stderr
     lines = [line for line in runs[0].stdout.strip().splitlines() if not line.startswith("eval: ")]
-    assert len(lines) == 8
+    assert len(lines) == 9
     assert all(line.startswith(f"episode: {e}/4, score: ") for e, line in enumerate(lines[:4]))
     assert lines[4].startswith("training finished: 4 episodes")
     assert lines[5].startswith("models: cartpole-dqn.h5 not written (no episode reached 500)")
-    assert lines[6].startswith("not solved: the best model played 500 in 0 of its 40 evaluation episodes")
-    assert lines[7] == "watch the best model (cartpole-dqn-best.h5): cartpole-dqn test --best"
+    assert re.fullmatch(
+        r"not solved: the best model, cartpole-dqn-best\.h5 \(episode \d\), played 500 in 0 of its 40 evaluation "
+        r"episodes \(0%\); solved means 500 in every one of 140: 10 screen, 30 confirmation and 100 proof "
+        r"episodes\. Play it: cartpole-dqn test --best",
+        lines[6],
+    )
+    assert lines[7].startswith("solved soonest: ")
+    assert lines[8] == "watch the best model (cartpole-dqn-best.h5): cartpole-dqn test --best"
 
     # Episode and evaluation lines repeat exactly; only the timings in the summary lines may differ.
     def untimed(result):
@@ -128,8 +134,8 @@ def test_ctrl_c_stops_training_cleanly_and_keeps_the_saved_model(tmp_path, saved
     out, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
     assert "Traceback" not in err
-    summary, models, unsolved, watch = out.strip().splitlines()[-4:]
+    summary, models, unsolved, routes, watch = out.strip().splitlines()[-5:]
     assert summary.startswith("training interrupted:") and models.startswith("models:")
-    assert unsolved.startswith("not solved: ")
+    assert unsolved.startswith("not solved: ") and routes.startswith("solved soonest: ")
     assert watch.startswith("watch the best model (cartpole-dqn-best.h5)")
     assert model.read_bytes() == saved_model.read_bytes()

@@ -4,7 +4,7 @@
 ``import cartpole_dqn`` and ``cartpole-dqn --help`` stay instant.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 __all__ = ["DQNAgent", "OurModel", "Hyperparameters", "prepare_process"]
 
 

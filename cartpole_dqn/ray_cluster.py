@@ -3,7 +3,7 @@
 Ray is the usual engine for spreading RL seeds over machines.  Each seed is
 the same :func:`cartpole_dqn.benchmark.learn_one_seed` call the worker
 processes make, run as a Ray task, so the CSV is the same.  Ray is an optional
-extra (``pip install "cartpole-dqn[ray]"``); every machine of a cluster needs
+extra (``pip install -e ".[ray]"`` in a checkout, ``INSTALL_RAY``); every machine of a cluster needs
 this package installed.  This module imports neither Ray nor TensorFlow until
 a study runs, so ``--help`` stays fast.
 
@@ -25,9 +25,9 @@ import sys
 import tempfile
 from urllib.parse import urlsplit
 
-from cartpole_dqn.errors import UserError
+from cartpole_dqn.errors import UserError, install_hint
 
-INSTALL_RAY = 'pip install "cartpole-dqn[ray]"'
+INSTALL_RAY = install_hint("ray")
 LOCAL_RUNTIME = ""  # --ray without an address: a local Ray runtime for this run
 ANSWER_SECONDS = 10  # a head node that has not accepted a connection by then is not there
 TOKEN_PLACES = "RAY_AUTH_TOKEN, a file named by RAY_AUTH_TOKEN_PATH, or ~/.ray/auth_token"

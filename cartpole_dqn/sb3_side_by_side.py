@@ -45,10 +45,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from cartpole_dqn.errors import UserError
+from cartpole_dqn.errors import UserError, install_hint
 from cartpole_dqn.parallel import available_cores
 
-INSTALL_SB3 = 'pip install "cartpole-dqn[sb3]"'
+INSTALL_SB3 = install_hint("sb3")
 WARMUP_STEPS = 200  # as the speed benchmark's: more than a minibatch, tracing and first calls left out
 
 

@@ -101,7 +101,8 @@ def test_without_ray_installed_the_flag_is_a_one_line_error_naming_the_extra(cli
     # Ray hidden from this process even where it is installed: None in sys.modules makes `import ray` fail.
     monkeypatch.setitem(sys.modules, "ray", None)
     assert cli_error("bench", "--learning", "--ray") == (
-        'cartpole-dqn: error: --ray needs Ray, which is not installed here: pip install "cartpole-dqn[ray]"'
+        'cartpole-dqn: error: --ray needs Ray, which is not installed here: pip install -e ".[ray]" in a checkout '
+        'of the project, or pip install "cartpole_dqn-0.2.0-py3-none-any.whl[ray]" beside a built wheel'
     )
 
 

@@ -39,7 +39,8 @@ def test_without_sb3_installed_the_flag_is_a_one_line_error_naming_the_extra(tmp
     assert result.stdout == ""
     assert result.stderr == (
         "cartpole-dqn: error: --against-sb3 needs Stable-Baselines3, which is not installed "
-        'here: pip install "cartpole-dqn[sb3]"\n'
+        'here: pip install -e ".[sb3]" in a checkout of the project, or '
+        'pip install "cartpole_dqn-0.2.0-py3-none-any.whl[sb3]" beside a built wheel\n'
     )
 
 

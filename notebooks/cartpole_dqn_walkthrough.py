@@ -29,6 +29,25 @@
 # same seed, and some seeds of the tutorial's recipe never get there in 1000 episodes; section 7
 # says which model it tests. The continuous-integration check sets `CARTPOLE_DQN_EPISODES` to a few episodes, to run
 # every cell quickly.
+#
+# Run the cells from the top. What each section needs from the ones before it, and how long it took in the
+# committed run (2026-11-30, the 2-core machine of BENCHMARKS.md with nothing else running; a busy machine
+# takes longer):
+#
+# | section | needs | took |
+# | --- | --- | --- |
+# | the first code cell | nothing | 5 s (TensorFlow's import) |
+# | 1. The CartPole game | the first cell | under 1 s |
+# | 2. The network | the first cell | under 1 s |
+# | 3. The deep Q-learning target | the first cell | 22 s, nearly all the tutorial's own per-sample loop |
+# | 4. Remember and replay | section 3's `agent` | 2 s |
+# | 5. The hyperparameters | the first cell | under 1 s |
+# | 6. Training | the first cell | 16 s with seed 108 and the tutorial's values (25 episodes); up to 13 minutes \* |
+# | 7. Testing | section 6's `settings` and `result` | 8 s |
+# | 8. What comes next | the first cell | under 1 s |
+#
+# \* A run that finds no solved network plays all of `EPISODES`: 1000 episodes of the tutorial's recipe took
+# 10 to 13 minutes on the seeds measured (`docs/solved-study/notes.md`).
 
 # %%
 import os
@@ -71,6 +90,8 @@ def show_png(path, width=640):
 # %% [markdown]
 # ## 1. The CartPole game
 #
+# *Needs the first cell; under a second.*
+#
 # A cart moves left or right along a track with a pole hinged on top of it. Each step the agent
 # picks one of two actions (push left, push right) and earns a reward of 1 while the pole stays
 # up. The episode ends when the pole tilts more than 12 degrees, when the cart leaves the track,
@@ -111,6 +132,8 @@ display(Image(filename=RUN / "frame.png"))
 # %% [markdown]
 # ## 2. The network
 #
+# *Needs the first cell; under a second.*
+#
 # The tutorial's sections "Learn with Simple Neural Network using Keras" and "Neural Network model
 # for Deep Q Learning" build `OurModel`: the four numbers of a state go in, and two numbers come out,
 # the network's estimate of the return of each action, its *Q-values*. Three hidden layers of 512,
@@ -123,6 +146,8 @@ print(f"parameters: {model.count_params():,}")
 
 # %% [markdown]
 # ## 3. The deep Q-learning target
+#
+# *Needs the first cell; about 22 s, nearly all of it the tutorial's own loop. Makes the `agent` section 4 uses.*
 #
 # "Implementing Deep Q Network (DQN)": the network learns from transitions (state, action, reward,
 # next state, done). For each one the *target* for the action taken is the reward plus the
@@ -183,6 +208,8 @@ for i in shown:
 # %% [markdown]
 # ## 4. Remember and replay
 #
+# *Needs section 3's `agent`; about 2 s.*
+#
 # "Implementing Remember function": every step goes into a replay memory that keeps the last 2000
 # transitions. "Implementing Replay function": after each step the agent samples a minibatch of
 # 128 from it, fits the network once to the targets above, and multiplies its exploration rate
@@ -210,6 +237,8 @@ agent.env.close()
 #
 # ## 5. The hyperparameters
 #
+# *Needs the first cell; under a second.*
+#
 # "Setting Hyper Parameters" lists the knobs. They live in one place here,
 # `cartpole_dqn/hyperparameters.py`, with the tutorial's values as defaults; the presets are whole
 # recipes: the tutorial repository's later script (`dqn-script`), the author's next lesson with a
@@ -234,34 +263,59 @@ display(Markdown("\n".join(rows) + "\n\nIn bold: a preset's values that differ f
 # %% [markdown]
 # ## 6. Training: a run of your own
 #
+# *Needs the first cell. With seed 108 and the tutorial's values, 16 s (25 episodes); a run that finds no solved
+# network plays all `EPISODES`: 10 to 13 minutes for 1000 episodes of the tutorial's recipe. Makes the `settings`
+# and `result` section 7 uses.*
+#
 # "Putting It All Together" and "DQN CartPole training part": `DQNAgent.run` plays `EPISODES`
 # episodes, replaying after every step, and saves the model whenever an episode reaches 500, as the
 # tutorial does. One function owns a whole training run: `training_run.train`. `cartpole-dqn train`
-# turns its flags into `TrainingSettings` and calls it, so the cell below runs exactly what
-# `cartpole-dqn train --seed 108 --stop-when-solved` runs; the `assert` checks that the settings
-# are the ones the command line makes. Around the tutorial's loop it adds episode hooks:
+# turns its flags into `TrainingSettings` and calls it. `CHANGES` in the cell below is yours: leave it empty
+# and the cell runs exactly what `cartpole-dqn train --seed 108 --stop-when-solved` runs (it checks that its
+# settings are the ones that command line makes); put hyperparameters in it, by the names section 5 lists
+# (`{"gamma": 0.99, "batch_size": 64}`), and it trains with those instead, printing the flags that give the
+# same run from the command line. Around the tutorial's loop `train` adds episode hooks:
 #
-# * an evaluator lets the network play 10 greedy episodes (no exploration, no learning) after every
-#   episode, 30 more from other starting states when those rank at least as high as the best so
-#   far, and 100 more, a proof, when all 40 reached 500; it keeps the best network in a second file,
+# * an evaluator lets the network play 10 *greedy* episodes (no exploration, no learning), its *screen*,
+#   after every episode, 30 more from other starting states, its *confirmation*, when those rank at least
+#   as high as the best so far, and 100 more, its *proof*, when all 40 reached 500; it keeps the best
+#   network in a second file,
 #   `cartpole-dqn-best.h5`. Networks are ranked by the fraction of their episodes that reached
-#   500, then by their mean. `--stop-when-solved` stops training once the best network played 500
-#   in every one of its 140 episodes;
+#   500, then by their mean. `--stop-when-solved` stops training once the best network is *solved*:
+#   it played 500 in every one of its 140 episodes;
 # * an episode log writes one CSV row per episode and, at the end, the training plot;
 # * a checkpoint holds everything needed to go on after a crash (`cartpole-dqn train --resume`).
 #
 # None of them changes what training does: with the same seed the episodes are the same with and
-# without them.
+# without them. A run that ends without a solved network closes with two lines: what it hands over
+# (the best model and its share of episodes at 500) and what to train instead. Each word in italics is in
+# the glossary, `docs/glossary.md`.
 
 # %%
 from cartpole_dqn.cli import build_parser, training_settings
 from cartpole_dqn.evaluation import EVERY_EPISODE_AT_500
+from cartpole_dqn.hyperparameters import flag_of
 from cartpole_dqn.training_run import TrainingSettings, train
 
-settings = TrainingSettings(Hyperparameters(EPISODES=EPISODES), seed=SEED, model=str(RUN / "cartpole-dqn.h5"),
-                            stop_when_solved=EVERY_EPISODE_AT_500)
+CHANGES = {}  # yours: e.g. {"gamma": 0.99, "batch_size": 64}; empty: the tutorial's values
+
+
+def as_flag(name, value):
+    """One hyperparameter as the command line takes it: a switch alone (or its --no- form), else flag and value."""
+    flag = flag_of(name)
+    if isinstance(value, bool):
+        return flag if value else f"--no-{flag[2:]}"
+    return f"{flag} {value}"
+
+
+
+settings = TrainingSettings(Hyperparameters(EPISODES=EPISODES, **CHANGES), seed=SEED,
+                            model=str(RUN / "cartpole-dqn.h5"), stop_when_solved=EVERY_EPISODE_AT_500)
 command = f"train --seed {SEED} --stop-when-solved --episodes {EPISODES} --model {settings.model}"
-assert settings == training_settings(build_parser().parse_args(command.split()))
+if not CHANGES:  # the tutorial's values: the very settings the command line makes
+    assert settings == training_settings(build_parser().parse_args(command.split()))
+else:
+    command += "".join(f" {as_flag(name, value)}" for name, value in CHANGES.items())
 print(f"cartpole-dqn {command}\n")
 
 result = train(settings)
@@ -272,6 +326,8 @@ result = train(settings)
 # run's files, and the score plot.
 
 # %%
+import dataclasses
+
 print(f"episodes: {len(result.scores)}, the last ten scores {result.scores[-10:]}")
 print(f"the tutorial's rule saved the model after episodes {result.saved_episodes}")
 print(f"evaluations: {len(result.evaluations)}; the best model's:\n  {result.best}")
@@ -290,6 +346,8 @@ show_png(result.plot)
 #
 # ## 7. Testing
 #
+# *Needs section 6's `settings` and `result`; about 8 s.*
+#
 # "DQN CartPole testing part": `DQNAgent.test` loads a saved model and plays greedy episodes, 20
 # here as in the article's picture. `playing.play` is what `cartpole-dqn test` runs: it plays them,
 # prints the summary and its table, and draws the scores in the format the plot's name says. It
@@ -297,6 +355,7 @@ show_png(result.plot)
 # episodes at 500; otherwise the package's pretrained model stands in.
 
 # %%
+from cartpole_dqn.hyperparameters import DEFAULTS
 from cartpole_dqn.playing import model_to_play, play
 
 if result.stopped_at is not None:
@@ -318,7 +377,9 @@ show_png(RUN / "test-scores.png")
 # step, at 240x160 pixels, still in real time.
 
 # %%
-from cartpole_dqn.environment import prepare_display
+import gymnasium as gym
+
+from cartpole_dqn.environment import ENV_ID, prepare_display
 from cartpole_dqn.gif_recorder import GifRecorder
 
 prepare_display("frames")  # CartPole draws off screen, with no window
@@ -332,33 +393,36 @@ display(Image(filename=recorder.save(RUN / "episode.gif")))
 # %% [markdown]
 # ## 8. What comes next
 #
+# *Needs the first cell; under a second.*
+#
 # Train longer and the tutorial's recipe shows its weakness: its networks learn to balance, then
 # forget. The author's next lesson, `Cartpole_DDQN_TF2.py`, adds a *target network*: a second copy
 # of the network, updated slowly, values the next states in the targets, and with *Double DQN* the
 # online network picks the next action that the target network values. The package runs that
 # lesson as `--preset ddqn`, and `--preset ddqn-soft-bootstrap` adds what kept it learned: a longer
 # horizon (gamma 0.99), a target network that moves 0.5% of the way after every replay, and no
-# "failure" at the 500-step limit. Its values against the tutorial's:
+# "failure" at the 500-step limit. Its values against the tutorial's, and the command that trains it:
 
 # %%
-from cartpole_dqn.summary import STAYS_LEARNED_COMMAND
+from cartpole_dqn.hyperparameters import DEFAULTS, PRESETS, flag_of
+from cartpole_dqn.routes import STAYS_LEARNED
 
-soft = PRESETS["ddqn-soft-bootstrap"]
+soft = PRESETS[STAYS_LEARNED.preset]
 for name, value in soft.differences(DEFAULTS).items():
     print(f"  {flag_of(name):26} {value!s:>16}   (tutorial: {getattr(DEFAULTS, name)})")
-print(f"\n{STAYS_LEARNED_COMMAND}")
+print(f"\n{STAYS_LEARNED.command}")
 
 # %% [markdown]
 # `--preset ddqn-quick` replays after every 4th step instead of every step, with larger minibatches
-# and a larger learning rate: with `--stop-when-solved` it solved 10 new seeds out of 10 in a median
-# of 42 s on two cores, against 135 s for `ddqn-soft-bootstrap`, but it does not stay learned if
-# training goes on.
+# and a larger learning rate: `cartpole-dqn train --preset ddqn-quick --episodes 300 --stop-when-solved`
+# solved 10 of 10 new seeds in a median 42 s of training on 2 cores. It was not in the seed study below,
+# so whether it stays learned if training goes on is not measured.
 #
 # The seed study trained each preset on 10 seeds for 300 episodes without stopping, evaluating after
 # every episode (`cartpole-dqn bench --learning --keep-training`, data in `docs/study/`). The
 # lines are the seeds' median evaluation mean, the bands their middle half. The tutorial's recipe
 # and the lesson's plain `ddqn` peak early and sink; `ddqn-soft-bootstrap` rises later and stays
-# near 500.
+# near 500: the median seed's evaluations stayed at 475 or above 84% of the time once there.
 
 # %%
 show_png(Path("..") / "IMAGES" / "presets_study.png", width=720)

@@ -25,13 +25,13 @@ from typing import Protocol, SupportsFloat
 import gymnasium as gym
 import numpy as np
 
-from cartpole_dqn import checkpoint
 from cartpole_dqn import model as model_io
 from cartpole_dqn.compiled import CompiledQNetwork, Minibatch, minibatch_arrays, use_one_thread_per_operation
 from cartpole_dqn.environment import MAX_SCORE, make_env
-from cartpole_dqn.evaluation import play_greedy
 from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters
 from cartpole_dqn.model import OurModel
+from cartpole_dqn.training import checkpoint
+from cartpole_dqn.training.evaluation import play_greedy
 
 # What ``remember`` stores: (state, action, reward, next_state, done), states shaped (1, state_size).
 Transition = tuple[np.ndarray, int, float, np.ndarray, bool]

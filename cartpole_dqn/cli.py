@@ -1,7 +1,7 @@
 """Command line: ``python -m cartpole_dqn {train,test,random,bench}``.
 
-Flags in, calls out: ``train`` runs :func:`cartpole_dqn.training_run.train`,
-``test`` :func:`cartpole_dqn.playing.play`, ``bench`` :mod:`cartpole_dqn.benchmark`.
+Flags in, calls out: ``train`` runs :func:`cartpole_dqn.training.run.train`,
+``test`` :func:`cartpole_dqn.training.playing.play`, ``bench`` :mod:`cartpole_dqn.bench.learning`.
 TensorFlow takes seconds to import, so nothing here imports it before a
 command needs it: ``--help`` and bad arguments answer at once.
 """
@@ -11,8 +11,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from cartpole_dqn.bench.ray_cluster import check_ray
+from cartpole_dqn.bench.sb3 import check_sb3_installed
+from cartpole_dqn.bench.workers import available_cores
 from cartpole_dqn.errors import UserError
-from cartpole_dqn.evaluation import TEST_EPISODES
 from cartpole_dqn.flags import (
     EXIT_USER_ERROR,
     HelpFormatter,
@@ -28,13 +30,11 @@ from cartpole_dqn.flags import (
 from cartpole_dqn.hyperparameters import DEFAULTS, add_flags, hyperparameters_from
 from cartpole_dqn.number_types import MAX_SEED
 from cartpole_dqn.output_files import check_file, check_plot_path
-from cartpole_dqn.parallel import available_cores
-from cartpole_dqn.playing import model_to_play, play
 from cartpole_dqn.process import import_tensorflow_quietly
-from cartpole_dqn.ray_cluster import check_ray
-from cartpole_dqn.run_files import learning_files
-from cartpole_dqn.sb3_side_by_side import check_sb3_installed
-from cartpole_dqn.training_run import TrainingSettings, train
+from cartpole_dqn.training.evaluation import TEST_EPISODES
+from cartpole_dqn.training.playing import model_to_play, play
+from cartpole_dqn.training.run import TrainingSettings, train
+from cartpole_dqn.training.run_files import learning_files
 
 DEFAULT_RANDOM_EPISODES = 10  # the tutorial's random play runs 10 games
 EXIT_INTERRUPTED = 130  # the shell's code for a program stopped by Ctrl-C
@@ -195,15 +195,15 @@ def run_bench(args) -> int:
         check_plot_path(plot_path, "--plot")
         check_file(csv_path, "--csv")
     if args.against_sb3:  # its worker processes load TensorFlow and PyTorch; this one needs neither
-        from cartpole_dqn.sb3_side_by_side import run_against_sb3
+        from cartpole_dqn.bench.sb3 import run_against_sb3
 
         run_against_sb3(hyperparameters, args.steps, args.rounds, args.seed, args.sb3_threads)
         return 0
     import_tensorflow_quietly()
-    from cartpole_dqn import benchmark
+    from cartpole_dqn.bench import learning as benchmark
 
     if args.profile:
-        from cartpole_dqn.step_profile import run_profile
+        from cartpole_dqn.bench.profile import run_profile
 
         run_profile(hyperparameters, args.updates, args.seed)
         return 0

@@ -12,9 +12,14 @@ import argparse
 import re
 import textwrap
 
-from cartpole_dqn import checkpoint
+from cartpole_dqn.bench.ray_cluster import INSTALL_RAY, LOCAL_RUNTIME
+from cartpole_dqn.bench.sb3 import INSTALL_SB3
+from cartpole_dqn.bench.workers import available_cores
 from cartpole_dqn.environment import MAX_SCORE, RENDER_CHOICES
-from cartpole_dqn.evaluation import (
+from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS
+from cartpole_dqn.number_types import COUNT, COUNT_OR_OFF, MAX_SEED, SEED, RealNumber
+from cartpole_dqn.training import checkpoint
+from cartpole_dqn.training.evaluation import (
     DEFAULT_CONFIRM_EPISODES,
     DEFAULT_EVAL_EPISODES,
     DEFAULT_EVAL_EVERY,
@@ -23,11 +28,6 @@ from cartpole_dqn.evaluation import (
     SOLVED_THRESHOLD,
     STOP_THRESHOLD,
 )
-from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS
-from cartpole_dqn.number_types import COUNT, COUNT_OR_OFF, MAX_SEED, SEED, RealNumber
-from cartpole_dqn.parallel import available_cores
-from cartpole_dqn.ray_cluster import INSTALL_RAY, LOCAL_RUNTIME
-from cartpole_dqn.sb3_side_by_side import INSTALL_SB3
 
 EXIT_USER_ERROR = 2
 

@@ -255,8 +255,8 @@ display(Markdown("\n".join(rows) + "\n\nIn bold: a preset's values that differ f
 
 # %%
 from cartpole_dqn.cli import build_parser, training_settings
-from cartpole_dqn.evaluation import EVERY_EPISODE_AT_500
-from cartpole_dqn.training_run import TrainingSettings, train
+from cartpole_dqn.training import TrainingSettings, train
+from cartpole_dqn.training.evaluation import EVERY_EPISODE_AT_500
 
 settings = TrainingSettings(Hyperparameters(EPISODES=EPISODES), seed=SEED, model=str(RUN / "cartpole-dqn.h5"),
                             stop_when_solved=EVERY_EPISODE_AT_500)
@@ -297,7 +297,7 @@ show_png(result.plot)
 # episodes at 500; otherwise the package's pretrained model stands in.
 
 # %%
-from cartpole_dqn.playing import model_to_play, play
+from cartpole_dqn.training.playing import model_to_play, play
 
 if result.stopped_at is not None:
     tested = model_to_play(settings.model, best=True)
@@ -319,7 +319,7 @@ show_png(RUN / "test-scores.png")
 
 # %%
 from cartpole_dqn.environment import prepare_display
-from cartpole_dqn.gif_recorder import GifRecorder
+from cartpole_dqn.training.gif_recorder import GifRecorder
 
 prepare_display("frames")  # CartPole draws off screen, with no window
 recorder = GifRecorder(gym.make(ENV_ID, render_mode="rgb_array"), frame_skip=4, scale=0.4, max_frames=125)
@@ -341,7 +341,7 @@ display(Image(filename=recorder.save(RUN / "episode.gif")))
 # "failure" at the 500-step limit. Its values against the tutorial's:
 
 # %%
-from cartpole_dqn.summary import STAYS_LEARNED_COMMAND
+from cartpole_dqn.training.summary import STAYS_LEARNED_COMMAND
 
 soft = PRESETS["ddqn-soft-bootstrap"]
 for name, value in soft.differences(DEFAULTS).items():

@@ -12,10 +12,10 @@ import keras
 import numpy as np
 import pytest
 
-from cartpole_dqn import checkpoint
 from cartpole_dqn.agent import DQNAgent
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.hyperparameters import DEFAULTS, PRESETS
+from cartpole_dqn.training import checkpoint
 from conftest import REPO, refused_before_tensorflow, seeded_agent
 
 EPISODES = 20

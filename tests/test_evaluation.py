@@ -9,9 +9,9 @@ import pytest
 
 from cartpole_dqn import output_files
 from cartpole_dqn.environment import make_env
-from cartpole_dqn.evaluation import EVERY_EPISODE_AT_500, Evaluator, play_greedy, watch_line
 from cartpole_dqn.hyperparameters import DEFAULTS
-from cartpole_dqn.summary import STAYS_LEARNED_COMMAND, STAYS_LEARNED_FIGURES
+from cartpole_dqn.training.evaluation import EVERY_EPISODE_AT_500, Evaluator, play_greedy, watch_line
+from cartpole_dqn.training.summary import STAYS_LEARNED_COMMAND, STAYS_LEARNED_FIGURES
 from conftest import seeded_agent
 
 SHORT_RUN = DEFAULTS.replace(EPISODES=3, batch_size=16)
@@ -348,7 +348,7 @@ def test_a_screen_that_can_decide_nothing_is_cut_short_and_recorded_as_such(tmp_
     with open(tmp_path / "True.csv") as log:
         rows = list(csv.DictReader(log))
     assert [(row["episodes"], row["finished"], row["mean"]) for row in rows[2:3]] == [("4", "1", "100.0")]
-    from cartpole_dqn.plots import plot_training_scores
+    from cartpole_dqn.training.plots import plot_training_scores
 
     plot = plot_training_scores([10] * 4, tmp_path / "plot.png", evaluations=cut.records, best=cut.best)
     assert plot.read_bytes()[:4] == b"\x89PNG"  # cut screens are drawn apart from the line

@@ -10,8 +10,8 @@ from cartpole_dqn import cli
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.hyperparameters import DEFAULTS
 from cartpole_dqn.output_files import write_csv, written_atomically
-from cartpole_dqn.playing import play
-from cartpole_dqn.training_run import TrainingSettings, train
+from cartpole_dqn.training import TrainingSettings, train
+from cartpole_dqn.training.playing import play
 from conftest import refused_before_tensorflow
 
 NO_FOLDER = "/proc/no-such-folder"  # cannot be created, even by root

@@ -108,7 +108,7 @@ def test_without_ray_installed_the_flag_is_a_one_line_error_naming_the_extra(cli
 @pytest.mark.slow
 def test_a_study_on_a_local_ray_runtime_writes_the_csv_the_worker_processes_write(cli, tmp_path):
     ray = pytest.importorskip("ray", reason=RAY_MISSING)
-    from cartpole_dqn.benchmark import SeedTask, learn_one_seed, read_learning_csv
+    from cartpole_dqn.bench.learning import SeedTask, learn_one_seed, read_learning_csv
     from cartpole_dqn.hyperparameters import DEFAULTS
 
     # Wherever this process found Ray, the CLI's process (and its Ray workers) find it too.
@@ -152,7 +152,7 @@ def test_ray_without_learning_is_refused_in_one_line(cli_error):
 def test_a_study_runs_through_a_clusters_address_with_its_token(cli, tmp_path, ray_head):
     import ray
 
-    from cartpole_dqn.benchmark import read_learning_csv
+    from cartpole_dqn.bench.learning import read_learning_csv
 
     address, token, cluster_dir = ray_head
     result = cli(

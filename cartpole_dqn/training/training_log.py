@@ -40,7 +40,7 @@ class TrainingLog:
         write_csv(self.csv_path, CSV_COLUMNS, self.rows)
         return False  # never asks training to stop
 
-    # -- checkpoints (cartpole_dqn.checkpoint) ---------------------------
+    # -- checkpoints (cartpole_dqn.training.checkpoint) ---------------------------
 
     checkpoint_name = "training_log"
 
@@ -61,7 +61,7 @@ class TrainingLog:
         """
         if not self.rows:
             return None
-        from cartpole_dqn.plots import plot_training_scores
+        from cartpole_dqn.training.plots import plot_training_scores
 
         plot_training_scores(self.scores, self.plot_path, saved_episodes, evaluations=evaluations, best=best)
         return self.plot_path

@@ -30,7 +30,7 @@ import keras
 import tensorflow as tf
 
 from cartpole_dqn.agent import DQNAgent
-from cartpole_dqn.benchmark import (
+from cartpole_dqn.bench.learning import (
     UNLIMITED_EPISODES,
     WARMUP_STEPS,
     Timing,

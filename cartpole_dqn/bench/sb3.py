@@ -45,8 +45,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from cartpole_dqn.bench.workers import available_cores
 from cartpole_dqn.errors import UserError
-from cartpole_dqn.parallel import available_cores
 
 INSTALL_SB3 = 'pip install "cartpole-dqn[sb3]"'
 WARMUP_STEPS = 200  # as the speed benchmark's: more than a minibatch, tracing and first calls left out
@@ -86,7 +86,7 @@ class PackageSide:
 
         import_tensorflow_quietly()
         from cartpole_dqn.agent import DQNAgent
-        from cartpole_dqn.benchmark import UNLIMITED_EPISODES
+        from cartpole_dqn.bench.learning import UNLIMITED_EPISODES
 
         self._scratch = tempfile.TemporaryDirectory()
         prepare_process(seed)
@@ -102,7 +102,7 @@ class PackageSide:
         return f"TensorFlow: {threads_per_operation()} thread(s) per operation, inter-op {_inter_op_threads()}"
 
     def run(self, steps: int) -> Turn:
-        from cartpole_dqn.benchmark import time_training_loop
+        from cartpole_dqn.bench.learning import time_training_loop
 
         iterations = self.agent.model.optimizer.iterations
         before = int(iterations.numpy())

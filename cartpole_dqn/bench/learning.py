@@ -24,10 +24,10 @@ same evaluation, and also records how often the evaluation stays solved after
 first solving (:func:`stays_solved_fraction`) and every evaluation's mean (one
 CSV per seed, for the plot of the median against episodes).  Seeds run in
 parallel worker processes (``--workers``); each seed is one call of
-:func:`learn_one_seed`, which trains with :func:`cartpole_dqn.training_run.train`
+:func:`learn_one_seed`, which trains with :func:`cartpole_dqn.training.run.train`
 (the run ``train`` makes, in a scratch folder, its printing captured); it is
 a top-level function of plain, picklable values, so
-another backend (a Ray cluster: ``cartpole_dqn.ray_cluster``) maps the same
+another backend (a Ray cluster: ``cartpole_dqn.bench.ray_cluster``) maps the same
 function and writes the same CSV.
 
 Every loop here is ``DQNAgent.run`` itself (the tutorial's is a subclass
@@ -53,9 +53,14 @@ from typing import Any
 import numpy as np
 
 from cartpole_dqn.agent import DQNAgent
+from cartpole_dqn.bench.progress import SeedProgress, episode_reporter
+from cartpole_dqn.bench.workers import map_in_processes
 from cartpole_dqn.compiled import threads_per_operation
 from cartpole_dqn.environment import MAX_SCORE
-from cartpole_dqn.evaluation import (
+from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters, flag_of
+from cartpole_dqn.output_files import write_csv, written_atomically
+from cartpole_dqn.process import new_agent, prepare_process
+from cartpole_dqn.training.evaluation import (
     DEFAULT_CONFIRM_EPISODES,
     DEFAULT_EVAL_EPISODES,
     DEFAULT_PROOF_EPISODES,
@@ -63,13 +68,8 @@ from cartpole_dqn.evaluation import (
     SOLVED_THRESHOLD,
     TEST_EPISODES,
 )
-from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters, flag_of
-from cartpole_dqn.output_files import write_csv, written_atomically
-from cartpole_dqn.parallel import map_in_processes
-from cartpole_dqn.process import new_agent, prepare_process
-from cartpole_dqn.progress import SeedProgress, episode_reporter
-from cartpole_dqn.run_files import seed_evaluation_files, seed_evaluations, seed_log
-from cartpole_dqn.training_run import TrainingSettings, train
+from cartpole_dqn.training.run import TrainingSettings, train
+from cartpole_dqn.training.run_files import seed_evaluation_files, seed_evaluations, seed_log
 from cartpole_dqn.tutorial_reference import TutorialAgent
 
 WARMUP_STEPS = 200  # more than batch_size, so timed replays use full minibatches
@@ -377,7 +377,7 @@ def run_learning(tasks, workers, csv_path, log_dir, out=print, mapper=None, wher
     ``csv_path`` (rewritten whole, so a run stopped early keeps the seeds it
     finished), its evaluation means go to
     ``<csv name>-evals/seed<N>.csv`` and its printed lines to
-    ``log_dir``/<preset>-seed<N>.log (names: :mod:`cartpole_dqn.run_files`).
+    ``log_dir``/<preset>-seed<N>.log (names: :mod:`cartpole_dqn.training.run_files`).
     """
     first = tasks[0]
     seeds = [task.seed for task in tasks]
@@ -425,7 +425,7 @@ def run_study(tasks, workers, csv_path, plot_path, ray=None, out=print) -> None:
     if ray is None:
         run_learning(tasks, workers, csv_path, csv_path.parent, out=out)
     else:
-        from cartpole_dqn.ray_cluster import LOCAL_RUNTIME, ray_mapper
+        from cartpole_dqn.bench.ray_cluster import LOCAL_RUNTIME, ray_mapper
 
         address = None if ray == LOCAL_RUNTIME else ray
         run_learning(
@@ -446,7 +446,7 @@ def run_study(tasks, workers, csv_path, plot_path, ray=None, out=print) -> None:
 
 def plot_fraction_solved(folder, plot):
     """The fraction of seeds solved against episodes, one curve per learning CSV in ``folder``."""
-    from cartpole_dqn import plots
+    from cartpole_dqn.training import plots
 
     curves = {}
     for path in sorted(Path(folder).glob("*.csv")):
@@ -457,7 +457,7 @@ def plot_fraction_solved(folder, plot):
 
 def plot_study(folder, plot):
     """The median evaluation mean against episodes, one curve per study CSV in ``folder``."""
-    from cartpole_dqn.plots import plot_evaluation_medians
+    from cartpole_dqn.training.plots import plot_evaluation_medians
 
     curves = {}
     for path in sorted(Path(folder).glob("*.csv")):

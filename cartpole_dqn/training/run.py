@@ -6,7 +6,7 @@ seed (in a scratch folder, its printing captured); tests and scripts call it
 too, with an agent factory or episode hooks of their own.  In order, it
 
 1. checks the settings, every file the run will write (each named by
-   :class:`~cartpole_dqn.run_files.RunFiles` from ``model`` and ``log_dir``)
+   :class:`~cartpole_dqn.training.run_files.RunFiles` from ``model`` and ``log_dir``)
    and the checkpoint to resume from, all before TensorFlow loads: a bad one
    is a one-line ``UserError``, and nothing is written;
 2. makes the agent with ``agent_factory`` (by default
@@ -40,9 +40,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cartpole_dqn import checkpoint
 from cartpole_dqn.errors import UserError
-from cartpole_dqn.evaluation import (
+from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters
+from cartpole_dqn.output_files import check_file, check_folder, check_model_path
+from cartpole_dqn.process import new_agent
+from cartpole_dqn.training import checkpoint
+from cartpole_dqn.training.evaluation import (
     DEFAULT_CONFIRM_EPISODES,
     DEFAULT_EVAL_EPISODES,
     DEFAULT_EVAL_EVERY,
@@ -51,12 +54,9 @@ from cartpole_dqn.evaluation import (
     Evaluator,
     watch_line,
 )
-from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters
-from cartpole_dqn.output_files import check_file, check_folder, check_model_path
-from cartpole_dqn.process import new_agent
-from cartpole_dqn.run_files import RunFiles
-from cartpole_dqn.summary import training_summary
-from cartpole_dqn.training_log import TrainingLog
+from cartpole_dqn.training.run_files import RunFiles
+from cartpole_dqn.training.summary import training_summary
+from cartpole_dqn.training.training_log import TrainingLog
 
 if TYPE_CHECKING:
     from cartpole_dqn.agent import DQNAgent, EpisodeHook
@@ -144,7 +144,7 @@ def train(
 
     agent.episode_hooks.extend([*stateful_hooks, clock])
     if settings.tensorboard:
-        from cartpole_dqn.tensorboard_log import TensorBoardLog
+        from cartpole_dqn.training.tensorboard_log import TensorBoardLog
 
         agent.episode_hooks.append(TensorBoardLog(settings.tensorboard))
     agent.episode_hooks.extend(episode_hooks)

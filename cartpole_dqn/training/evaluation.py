@@ -77,8 +77,8 @@ from cartpole_dqn.environment import ENV_ID, MAX_SCORE, make_env
 from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH
 from cartpole_dqn.number_types import COUNT, COUNT_OR_OFF, RealNumber, check_flag
 from cartpole_dqn.output_files import write_csv
-from cartpole_dqn.run_files import RunFiles
-from cartpole_dqn.summary import models_summary, unsolved_line
+from cartpole_dqn.training.run_files import RunFiles
+from cartpole_dqn.training.summary import models_summary, unsolved_line
 
 DEFAULT_EVAL_EPISODES = 10
 DEFAULT_CONFIRM_EPISODES = 30
@@ -338,7 +338,7 @@ class Evaluator:
         if self.log_path is not None:  # rewritten whole, atomically; nothing before the first evaluation
             write_csv(self.log_path, [f.name for f in fields(EvaluationRecord)], map(astuple, self.records))
 
-    # -- checkpoints (cartpole_dqn.checkpoint) ---------------------------
+    # -- checkpoints (cartpole_dqn.training.checkpoint) ---------------------------
 
     checkpoint_name = "evaluation"
 

@@ -19,7 +19,7 @@ import threading
 
 from tqdm import tqdm
 
-from cartpole_dqn.evaluation import Evaluator
+from cartpole_dqn.training.evaluation import Evaluator
 
 _DONE = None  # put on the queue when every seed has finished
 

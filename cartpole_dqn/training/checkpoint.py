@@ -1,7 +1,7 @@
 """Checkpoints: everything training needs to go on after a crash, in one file.
 
 The tutorial's ``cartpole-dqn.h5`` holds the network only.  A checkpoint
-(``cartpole-dqn.ckpt`` beside it: :mod:`cartpole_dqn.run_files`) also holds
+(``cartpole-dqn.ckpt`` beside it: :mod:`cartpole_dqn.training.run_files`) also holds
 the optimizer's state, epsilon, the replay memory, the target network and its
 update count (if there is one), the episodes and scores so far, the state of
 the episode hooks that keep some (each under its ``checkpoint_name``:
@@ -41,7 +41,7 @@ import numpy as np
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.hyperparameters import DEFAULTS, Hyperparameters, flag_of
 from cartpole_dqn.output_files import written_atomically
-from cartpole_dqn.run_files import CHECKPOINT_SUFFIX
+from cartpole_dqn.training.run_files import CHECKPOINT_SUFFIX
 
 # 2: hooks under their checkpoint_name (1: their class name), and only the streams training draws from.
 FORMAT = 2

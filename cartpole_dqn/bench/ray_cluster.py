@@ -1,7 +1,7 @@
 """``bench --learning --ray [ADDRESS]``: the learning benchmark's seeds as Ray tasks.
 
 Ray is the usual engine for spreading RL seeds over machines.  Each seed is
-the same :func:`cartpole_dqn.benchmark.learn_one_seed` call the worker
+the same :func:`cartpole_dqn.bench.learning.learn_one_seed` call the worker
 processes make, run as a Ray task, so the CSV is the same.  Ray is an optional
 extra (``pip install "cartpole-dqn[ray]"``); every machine of a cluster needs
 this package installed.  This module imports neither Ray nor TensorFlow until
@@ -70,7 +70,7 @@ def learn_one_seed_quietly(task):
     from cartpole_dqn.process import import_tensorflow_quietly
 
     import_tensorflow_quietly()
-    from cartpole_dqn.benchmark import learn_one_seed
+    from cartpole_dqn.bench.learning import learn_one_seed
 
     return learn_one_seed(task)
 
@@ -88,7 +88,7 @@ def ray_mapper(address: str | None):
     _join(ray, address)
 
     def mapper(function, tasks):
-        from cartpole_dqn.benchmark import learn_one_seed
+        from cartpole_dqn.bench.learning import learn_one_seed
 
         assert function is learn_one_seed, "a Ray task imports TensorFlow quietly, then runs learn_one_seed"
         try:

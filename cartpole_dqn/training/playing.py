@@ -13,16 +13,16 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cartpole_dqn import checkpoint
 from cartpole_dqn.environment import make_env
 from cartpole_dqn.errors import UserError
-from cartpole_dqn.evaluation import test_best_command
 from cartpole_dqn.hyperparameters import Hyperparameters
 from cartpole_dqn.output_files import check_file, check_plot_path
 from cartpole_dqn.pretrained import PRETRAINED_MODEL
 from cartpole_dqn.process import new_agent
-from cartpole_dqn.run_files import RunFiles
-from cartpole_dqn.summary import summarize_test
+from cartpole_dqn.training import checkpoint
+from cartpole_dqn.training.evaluation import test_best_command
+from cartpole_dqn.training.run_files import RunFiles
+from cartpole_dqn.training.summary import summarize_test
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def play(
         check_plot_path(plot, "--plot")
     recorder = None
     if gif:
-        from cartpole_dqn.gif_recorder import recording_env
+        from cartpole_dqn.training.gif_recorder import recording_env
 
         # It also shows the frames in a window with --render human.
         env, recorder = recording_env(render)
@@ -94,7 +94,7 @@ def play(
     if recorder is not None and recorder.frames:
         print(f"recording: {recorder.save(gif)}", flush=True)
     if plot and agent.scores:
-        from cartpole_dqn.plots import plot_test_scores
+        from cartpole_dqn.training.plots import plot_test_scores
 
         print(f"score plot: {plot_test_scores(agent.scores, plot)}", flush=True)
     return PlayResult(list(agent.scores), interrupted)

@@ -149,7 +149,7 @@ def test_loading_a_checkpoint_restores_the_optimizer_and_all_training_state(tmp_
     random.seed(0)
     np.random.seed(0)  # the reloaded agent's streams come from the file, not from here
     reloaded = DQNAgent(hyperparameters.replace(EPISODES=5), seed=3)
-    reloaded.load(path)
+    checkpoint.restore(reloaded, path)
     assert random.getstate() == python_state
     assert np.array_equal(np.random.get_state()[1], numpy_state[1])
     assert int(reloaded.model.optimizer.iterations.numpy()) == sum(agent.scores[:3]) - 3  # one replay per step
@@ -220,7 +220,7 @@ def test_a_checkpoint_keeps_the_target_network_and_its_update_count(tmp_path):
     )
     checkpoint.save(agent, tmp_path / "ddqn.ckpt")
     reloaded = DQNAgent(hyperparameters, seed=0)
-    reloaded.load(tmp_path / "ddqn.ckpt")
+    checkpoint.restore(reloaded, tmp_path / "ddqn.ckpt")
     assert reloaded.since_target_update == agent.since_target_update
     for ours, theirs in zip(reloaded.target_model.get_weights(), agent.target_model.get_weights(), strict=True):
         np.testing.assert_array_equal(ours, theirs)

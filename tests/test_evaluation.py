@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from cartpole_dqn import output_files
-from cartpole_dqn.environment import make_env
+from cartpole_dqn.environment import make_env, play_greedy
 from cartpole_dqn.hyperparameters import DEFAULTS
-from cartpole_dqn.training.evaluation import EVERY_EPISODE_AT_500, Evaluator, play_greedy, watch_line
+from cartpole_dqn.training.evaluation import EVERY_EPISODE_AT_500, Evaluator, watch_line
 from cartpole_dqn.training.summary import STAYS_LEARNED_COMMAND, STAYS_LEARNED_FIGURES
 from conftest import seeded_agent
 

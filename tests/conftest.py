@@ -92,7 +92,6 @@ def cli_error(monkeypatch, tmp_path, capsys):
                 raise AssertionError(f"cartpole-dqn {' '.join(map(str, args))} went on to load TensorFlow")
 
             monkeypatch.setattr(process, "import_tensorflow_quietly", must_not_load)
-            monkeypatch.setattr(cli, "import_tensorflow_quietly", must_not_load)
         try:
             code = cli.main([str(arg) for arg in args])
         except SystemExit as exit_info:  # argparse's own refusals

@@ -32,7 +32,7 @@ LEARNING_LINE = re.compile(
 
 @pytest.mark.slow
 def test_speed_benchmark_ends_with_machine_readable_line(cli):
-    result = cli("bench", "--steps", 20, "--tutorial-steps", 1, "--updates", 2, "--batch-size", 8)
+    result = cli("bench", "speed", "--steps", 20, "--tutorial-steps", 1, "--updates", 2, "--batch-size", 8)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert BENCH_LINE.fullmatch(lines[-1]), lines[-1]
@@ -44,7 +44,7 @@ def test_speed_benchmark_ends_with_machine_readable_line(cli):
 def test_learning_benchmark_runs_seeds_in_worker_processes_and_writes_csv_logs_and_plot(cli, tmp_path):
     result = cli(
         "bench",
-        "--learning",
+        "learning",
         "--seeds",
         3,
         "--max-episodes",
@@ -151,7 +151,7 @@ def run_cli_on_a_terminal(*args, cwd):
 def test_learning_benchmark_shows_each_seeds_progress_on_a_terminal_and_the_same_stdout(tmp_path):
     code, out, shown = run_cli_on_a_terminal(
         "bench",
-        "--learning",
+        "learning",
         "--seeds",
         2,
         "--max-episodes",
@@ -249,7 +249,7 @@ def test_keep_training_runs_every_episode_where_stop_when_solved_stops():
 def test_study_writes_rows_evaluation_means_per_seed_and_the_median_plot(cli, tmp_path):
     result = cli(
         "bench",
-        "--learning",
+        "learning",
         "--keep-training",
         "--seeds",
         2,
@@ -281,17 +281,46 @@ def test_study_writes_rows_evaluation_means_per_seed_and_the_median_plot(cli, tm
         assert len(means) == 2 and all(0 < mean <= 500 for mean in means)
 
 
-@pytest.mark.parametrize("flag", ["--steps", "--workers"])
-def test_bench_rejects_non_positive_counts(cli_error, flag):
-    assert cli_error("bench", "--learning", flag, 0) == (
+@pytest.mark.parametrize(("benchmark", "flag"), [("speed", "--steps"), ("learning", "--workers")])
+def test_bench_rejects_non_positive_counts(cli_error, benchmark, flag):
+    assert cli_error("bench", benchmark, flag, 0) == (
         f"cartpole-dqn: error: {flag} must be a positive whole number, got 0"
     )
+
+
+@pytest.mark.parametrize(
+    ("old_form", "message"),
+    [
+        (["--learning", "--seeds", 2], "bench --learning is now 'cartpole-dqn bench learning'"),
+        (["--keep-training", "--learning"], "bench --learning is now 'cartpole-dqn bench learning'"),
+        (["--profile"], "bench --profile is now 'cartpole-dqn bench profile'"),
+        (["--against-sb3", "--rounds", 1], "bench --against-sb3 is now 'cartpole-dqn bench sb3'"),
+        (
+            [],
+            "bench needs a benchmark: 'cartpole-dqn bench speed' (against the tutorial's code), learning, "
+            "profile or sb3",
+        ),
+        (
+            ["--steps", 20],
+            "bench needs a benchmark: 'cartpole-dqn bench speed' (against the tutorial's code), "
+            "learning, profile or sb3",
+        ),
+    ],
+)
+def test_the_old_flag_forms_answer_with_the_new_command_in_one_line(cli_error, old_form, message):
+    assert cli_error("bench", *old_form) == f"cartpole-dqn: error: {message}"
+
+
+def test_each_benchmark_takes_only_its_own_flags(cli_error):
+    assert cli_error("bench", "speed", "--seeds", 2) == "cartpole-dqn: error: unrecognized arguments: --seeds 2"
+    assert cli_error("bench", "learning", "--steps", 2) == "cartpole-dqn: error: unrecognized arguments: --steps 2"
+    assert cli_error("bench", "profile", "--rounds", 2) == "cartpole-dqn: error: unrecognized arguments: --rounds 2"
 
 
 @pytest.mark.parametrize("flag", ["--csv", "--plot"])
 def test_learning_benchmark_checks_its_outputs_before_any_seed_trains(cli_error, tmp_path, flag):
     (tmp_path / "taken").mkdir()
-    assert cli_error("bench", "--learning", "--seeds", 1, "--max-episodes", 1, flag, "taken") == (
+    assert cli_error("bench", "learning", "--seeds", 1, "--max-episodes", 1, flag, "taken") == (
         f"cartpole-dqn: error: {flag} taken is a folder; it must name a file"
     )
     assert not list(tmp_path.glob("**/*.log"))  # no seed ran
@@ -323,7 +352,7 @@ PROFILE_LINE = re.compile(rf"profile: loop_ms={NUMBER} call_ms={NUMBER} call_sha
 
 
 def test_profile_times_each_part_of_a_step_and_ends_with_machine_readable_line(cli):
-    result = cli("bench", "--profile", "--updates", 2, "--batch-size", 8)
+    result = cli("bench", "profile", "--updates", 2, "--batch-size", 8)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert PROFILE_LINE.fullmatch(lines[-1]), lines[-1]

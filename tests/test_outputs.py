@@ -196,7 +196,7 @@ def test_a_run_that_logs_nothing_leaves_no_log_files(monkeypatch, tmp_path, caps
     "args, message",
     [
         (["test", "--pretrained", "--plot", "scores.txt"], "--plot scores.txt: matplotlib writes plots only to names "),
-        (["bench", "--learning", "--plot", "out.txt"], "--plot out.txt: matplotlib writes plots only to names "),
+        (["bench", "learning", "--plot", "out.txt"], "--plot out.txt: matplotlib writes plots only to names "),
     ],
 )
 def test_a_plot_name_matplotlib_cannot_write_is_refused_before_tensorflow_loads(tmp_path, args, message):

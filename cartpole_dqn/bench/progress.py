@@ -1,4 +1,4 @@
-"""``bench --learning``'s live progress: one tqdm bar per seed on stderr, episodes done and best evaluation so far.
+"""``bench learning``'s live progress: one tqdm bar per seed on stderr, episodes done and best evaluation so far.
 
 Seeds train in worker processes; each reports through a queue of a
 multiprocessing manager, which the task carries, fed by an episode hook

@@ -1,7 +1,7 @@
 """One training run, from its first check to its closing lines.
 
 :func:`train` owns a run.  ``cartpole-dqn train`` turns its flags into
-:class:`TrainingSettings` and calls it; ``bench --learning`` calls it for each
+:class:`TrainingSettings` and calls it; ``bench learning`` calls it for each
 seed (in a scratch folder, its printing captured); tests and scripts call it
 too, with an agent factory or episode hooks of their own.  In order, it
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cartpole_dqn.environment import MAX_SCORE
 
-# The preset that stays learned, and what `bench --learning` measured for it (docs/solved-study/).
+# The preset that stays learned, and what `bench learning` measured for it (docs/solved-study/).
 STAYS_LEARNED_COMMAND = "cartpole-dqn train --preset ddqn-soft-bootstrap --episodes 300 --stop-when-solved"
 STAYS_LEARNED_FIGURES = (
     "on 10 new seeds, all 10 solved within 300 episodes (median 217, 135 s on 2 cores); their best models "

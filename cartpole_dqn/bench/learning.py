@@ -128,7 +128,7 @@ def learn_one_seed(task: SeedTask) -> tuple[SeedResult, list[tuple[int, float, i
             cut_hopeless_screens=not task.keep_training,
         )  # the study needs every screen's full mean
         progress = [episode_reporter(task.progress, task.seed)] if task.progress is not None else []
-        run = train(settings, episode_hooks=progress, out=lambda line: None)
+        run = train(settings, evaluation_watchers=progress, out=lambda line: None)
         if run.interrupted:
             raise KeyboardInterrupt  # no row for a seed that did not finish
         best_test = _test(task, run.files.best_model) if run.best is not None else None

@@ -66,7 +66,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import astuple, dataclass, fields, replace
+from dataclasses import asdict, astuple, dataclass, fields, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -312,17 +312,17 @@ class Evaluator:
     checkpoint_name = "evaluation"
 
     def checkpoint_state(self) -> dict:
-        return {"records": [astuple(r) for r in self.records]}
+        return {"records": [asdict(r) for r in self.records]}
 
-    def restore_checkpoint_state(self, state) -> None:
+    def restore_checkpoint_state(self, state: dict) -> None:
         """Go on from a checkpoint: its records, and so its best model (a resumed run saves only a better one)."""
-        self.records = [EvaluationRecord(*record) for record in state["records"]]
+        self.records = [EvaluationRecord(**record) for record in state["records"]]
         self.best = next((r for r in reversed(self.records) if r.saved), None)
         self.first_reached = next((r for r in self.records if r.mean >= self.threshold), None)
         if self.records:
             self._write_log()
 
-    def saved_model_after(self, episode) -> bool:
+    def saved_model_after(self, episode: int) -> bool:
         """Whether the evaluation after ``episode`` saved the best model (the checkpoint follows it)."""
         return bool(self.records) and self.records[-1].episode == episode and self.records[-1].saved
 

@@ -25,8 +25,7 @@ from cartpole_dqn.flags import (
     add_training_logs,
 )
 from cartpole_dqn.hyperparameters import DEFAULTS, add_flags, hyperparameters_from
-from cartpole_dqn.training.evaluation import TEST_EPISODES
-from cartpole_dqn.training.playing import model_to_play, play
+from cartpole_dqn.training.playing import TEST_EPISODES, model_to_play, play
 from cartpole_dqn.training.run import TrainingSettings, train
 
 DEFAULT_RANDOM_EPISODES = 10  # the tutorial's random play runs 10 games

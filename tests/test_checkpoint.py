@@ -17,7 +17,7 @@ from cartpole_dqn.agent import DQNAgent
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.hyperparameters import DEFAULTS, PRESETS
 from cartpole_dqn.training import TrainingSettings, checkpoint, train
-from cartpole_dqn.training.evaluation import EvaluationRecord
+from cartpole_dqn.training.evaluation_record import EvaluationRecord
 from conftest import REPO, refused_before_tensorflow, seeded_agent
 
 EPISODES = 20

@@ -1,8 +1,10 @@
 """Greedy evaluation during training: it never changes training, keeps the best model, can stop."""
 
+import collections
 import csv
 import random
 import re
+from functools import partial
 
 import numpy as np
 import pytest
@@ -10,8 +12,9 @@ import pytest
 from cartpole_dqn import output_files
 from cartpole_dqn.environment import make_env, play_greedy
 from cartpole_dqn.hyperparameters import DEFAULTS
-from cartpole_dqn.training.evaluation import EVERY_EPISODE_AT_500, Evaluator, watch_line
+from cartpole_dqn.training.evaluation import EVERY_EPISODE_AT_500, Evaluator
 from cartpole_dqn.training.summary import STAYS_LEARNED_COMMAND, STAYS_LEARNED_FIGURES
+from cartpole_dqn.training.watch_line import watch_line
 from conftest import seeded_agent
 
 SHORT_RUN = DEFAULTS.replace(EPISODES=3, batch_size=16)
@@ -31,33 +34,32 @@ def train(evaluator=None, seed=3):
     return agent
 
 
-def scripted(evaluator, screens, confirmations=(), proofs=None):
-    """Make ``evaluator`` report the given greedy scores: one list per screen, one per confirmation (never cut),
-    one per proof (by default, every proof episode reaches 500)."""
-    screens, confirmations = list(screens), list(confirmations)
-    proofs = list(proofs) if proofs is not None else None
+class ScriptedEpisodes:
+    """An environment factory for ``Evaluator(make_env=...)``: the episode started from seed ``s`` lasts the next
+    of ``lengths[s]`` steps whatever the actions (500, the time limit, once none is left)."""
 
-    def played(scores):
-        return scores, len(scores)
+    def __init__(self):
+        self.lengths = collections.defaultdict(list)
 
-    def proof():
-        return proofs.pop(0) if proofs is not None else [500] * len(evaluator.proof.seeds)
+    def script(self, seeds, lengths_of_each_play):
+        for lengths in lengths_of_each_play:
+            for seed, length in zip(seeds, lengths, strict=True):
+                self.lengths[seed].append(length)
 
-    evaluator.screen.play = lambda q_values, give_up=None: played(screens.pop(0))
-    evaluator.confirmation.play = lambda q_values, give_up=None: played(confirmations.pop(0))
-    evaluator.proof.play = lambda q_values, give_up=None: played(proof())
-    return evaluator
+    def __call__(self, render):
+        return FixedLengthEpisodes(self.lengths)
 
 
 class FixedLengthEpisodes:
-    """Stands in for CartPole: each episode lasts ``length`` steps whatever the actions; 500 is the time limit."""
+    """Stands in for CartPole: each episode lasts its scripted length; 500 is the time limit."""
 
-    def __init__(self, length):
-        self.length = length
-        self.steps = 0
+    def __init__(self, lengths):
+        self.lengths = lengths
+        self.length = self.steps = 0
 
     def reset(self, seed=None):
         self.steps = 0
+        self.length = self.lengths[seed].pop(0) if self.lengths[seed] else 500
         return np.zeros(4, np.float32), {}
 
     def step(self, action):
@@ -66,6 +68,18 @@ class FixedLengthEpisodes:
 
     def close(self):
         pass
+
+
+def scripted(make_evaluator, screens, confirmations=(), proofs=None, cut_hopeless_screens=False):
+    """``make_evaluator(make_env=..., ...)`` whose greedy episodes score as given: one list per screen, one per
+    confirmation, one per proof (by default, every proof episode reaches 500); screens are played out unless
+    ``cut_hopeless_screens``."""
+    episodes = ScriptedEpisodes()
+    evaluator = make_evaluator(make_env=episodes, cut_hopeless_screens=cut_hopeless_screens)
+    episodes.script(evaluator.screen.seeds, screens)
+    episodes.script(evaluator.confirmation.seeds, confirmations)
+    episodes.script(evaluator.proof.seeds, proofs or [])
+    return evaluator
 
 
 class ConstantAgent:
@@ -84,18 +98,11 @@ class ConstantAgent:
         self.saved.append(path)
 
 
-def evaluate_lengths(evaluator, agent, episode, screen, confirmation):
-    """One evaluation whose screen and confirmation episodes last the given numbers of steps, really played."""
-    evaluator.screen._envs = [FixedLengthEpisodes(length) for length in screen]
-    evaluator.confirmation._envs = [FixedLengthEpisodes(length) for length in confirmation]
-    return evaluator(agent, episode, 10)
-
-
 class SavesRecorder:
     """Stands in for the agent when only the saves matter."""
 
     def q_values_snapshot(self):
-        return None  # the scripted evaluator never calls it
+        return ConstantAgent().q_values  # the scripted episodes last as long as they were told, whatever the actions
 
     def __init__(self):
         self.saved = []
@@ -168,7 +175,7 @@ def test_screen_confirmation_and_test_start_from_different_states():
 def test_candidates_are_confirmed_and_the_best_is_kept_by_screen_and_confirmation(tmp_path, capsys):
     best = tmp_path / "best.h5"
     evaluator = scripted(
-        Evaluator(best, episodes=2, confirm_episodes=2, log_path=tmp_path / "evals.csv"),
+        partial(Evaluator, best, episodes=2, confirm_episodes=2, log_path=tmp_path / "evals.csv"),
         screens=[[10, 20], [5, 5], [500, 100], [500, 500], [500, 500], [500, 500], [500, 500]],
         confirmations=[[10, 10], [100, 100], [500, 400], [400, 400], [500, 500]],
     )
@@ -197,8 +204,9 @@ def test_candidates_are_confirmed_and_the_best_is_kept_by_screen_and_confirmatio
 
 
 def test_evaluation_runs_every_episode_by_default_or_every_k_and_after_a_500(tmp_path):
-    every_episode = scripted(Evaluator(tmp_path / "a.h5"), [[1]] * 10, [[1]] * 10)
-    every_third = scripted(Evaluator(tmp_path / "b.h5", every=3), [[1]] * 10, [[1]] * 10)
+    one_each = {"episodes": 1, "confirm_episodes": 1}
+    every_episode = scripted(partial(Evaluator, tmp_path / "a.h5", **one_each), [[1]] * 10, [[1]] * 10)
+    every_third = scripted(partial(Evaluator, tmp_path / "b.h5", every=3, **one_each), [[1]] * 10, [[1]] * 10)
     agent = SavesRecorder()
     for episode, score in enumerate([20, 500, 30, 40, 50, 60]):
         every_episode(agent, episode, score)
@@ -210,7 +218,7 @@ def test_evaluation_runs_every_episode_by_default_or_every_k_and_after_a_500(tmp
 def test_an_interrupted_best_save_keeps_the_previous_best(tmp_path, monkeypatch):
     best = tmp_path / "cartpole-dqn-best.h5"
     agent = seeded_agent(SHORT_RUN, seed=0)
-    evaluator = scripted(Evaluator(best, episodes=1, confirm_episodes=1), [[10], [20]], [[10], [20]])
+    evaluator = scripted(partial(Evaluator, best, episodes=1, confirm_episodes=1), [[10], [20]], [[10], [20]])
     evaluator(agent, 0, 10)
     before = best.read_bytes()
 
@@ -227,7 +235,7 @@ def test_an_interrupted_best_save_keeps_the_previous_best(tmp_path, monkeypatch)
 
 def test_training_stops_on_a_kept_model_whose_screen_and_confirmation_reach_the_threshold(tmp_path):
     evaluator = scripted(
-        Evaluator(tmp_path / "best.h5", episodes=2, confirm_episodes=2, stop_at=475),
+        partial(Evaluator, tmp_path / "best.h5", episodes=2, confirm_episodes=2, stop_at=475),
         screens=[[500, 500], [500, 500], [9, 9]],
         confirmations=[[500, 300], [500, 480]],
     )
@@ -240,7 +248,7 @@ def test_training_stops_on_a_kept_model_whose_screen_and_confirmation_reach_the_
 
 def test_the_best_model_has_the_most_episodes_at_500_then_the_highest_mean(tmp_path):
     evaluator = scripted(
-        Evaluator(tmp_path / "best.h5", episodes=2, confirm_episodes=2),
+        partial(Evaluator, tmp_path / "best.h5", episodes=2, confirm_episodes=2),
         screens=[[500, 499], [500, 500], [499, 499], [500, 500], [500, 480]],
         confirmations=[[500, 480], [500, 100], [500, 200]],
     )
@@ -258,14 +266,14 @@ def test_the_best_model_has_the_most_episodes_at_500_then_the_highest_mean(tmp_p
 def test_stop_when_solved_waits_for_every_evaluation_episode_at_500_and_a_mean_stops_sooner(tmp_path):
     screens, confirmations = [[500, 500], [500, 500], [9, 9]], [[500, 499], [500, 500]]
     every_500 = scripted(
-        Evaluator(tmp_path / "a.h5", episodes=2, confirm_episodes=2, stop_at=EVERY_EPISODE_AT_500),
+        partial(Evaluator, tmp_path / "a.h5", episodes=2, confirm_episodes=2, stop_at=EVERY_EPISODE_AT_500),
         screens,
         confirmations,
     )
     assert len(train(every_500).scores) == 2  # 499 in the first confirmation: training went on
     assert every_500.stopped_at is every_500.records[1] is every_500.best and every_500.best.all_at500
     mean_475 = scripted(
-        Evaluator(tmp_path / "b.h5", episodes=2, confirm_episodes=2, stop_at=475), screens, confirmations
+        partial(Evaluator, tmp_path / "b.h5", episodes=2, confirm_episodes=2, stop_at=475), screens, confirmations
     )
     assert len(train(mean_475).scores) == 1  # means 500 and 499.5 both reach 475
     assert not mean_475.stopped_at.all_at500
@@ -273,7 +281,14 @@ def test_stop_when_solved_waits_for_every_evaluation_episode_at_500_and_a_mean_s
 
 def test_a_model_with_every_episode_at_500_is_solved_only_if_its_proof_reaches_500_too(tmp_path, capsys):
     evaluator = scripted(
-        Evaluator(tmp_path / "best.h5", episodes=2, confirm_episodes=2, proof_episodes=3, stop_at=EVERY_EPISODE_AT_500),
+        partial(
+            Evaluator,
+            tmp_path / "best.h5",
+            episodes=2,
+            confirm_episodes=2,
+            proof_episodes=3,
+            stop_at=EVERY_EPISODE_AT_500,
+        ),
         screens=[[500, 500], [500, 500], [500, 500], [500, 500]],
         confirmations=[[500, 500], [500, 499], [500, 500]],
         proofs=[[500, 120, 500], [500, 500, 500]],
@@ -291,7 +306,14 @@ def test_a_model_with_every_episode_at_500_is_solved_only_if_its_proof_reaches_5
 
 def test_without_a_proof_forty_episodes_at_500_stop_training(tmp_path):
     evaluator = scripted(
-        Evaluator(tmp_path / "best.h5", episodes=2, confirm_episodes=2, proof_episodes=0, stop_at=EVERY_EPISODE_AT_500),
+        partial(
+            Evaluator,
+            tmp_path / "best.h5",
+            episodes=2,
+            confirm_episodes=2,
+            proof_episodes=0,
+            stop_at=EVERY_EPISODE_AT_500,
+        ),
         screens=[[500, 500]],
         confirmations=[[500, 500]],
         proofs=[],  # never asked for
@@ -301,7 +323,7 @@ def test_without_a_proof_forty_episodes_at_500_stop_training(tmp_path):
 
 def test_the_best_model_is_ranked_by_the_fraction_of_its_episodes_at_500_whatever_their_number(tmp_path):
     evaluator = scripted(
-        Evaluator(tmp_path / "best.h5", episodes=2, confirm_episodes=2, proof_episodes=4),
+        partial(Evaluator, tmp_path / "best.h5", episodes=2, confirm_episodes=2, proof_episodes=4),
         screens=[[500, 500], [500, 500], [500, 500]],
         confirmations=[[500, 500], [500, 499], [500, 500]],
         proofs=[[500, 500, 10, 10], [500, 500, 500, 10]],
@@ -316,26 +338,24 @@ def test_the_best_model_is_ranked_by_the_fraction_of_its_episodes_at_500_whateve
 
 
 def test_a_screen_that_can_decide_nothing_is_cut_short_and_recorded_as_such(tmp_path):
-    def run(cut, screens_and_confirmations):
-        evaluator = Evaluator(
-            tmp_path / f"{cut}.h5",
-            episodes=4,
-            confirm_episodes=2,
-            cut_hopeless_screens=cut,
-            log_path=tmp_path / f"{cut}.csv",
+    screens = [
+        [500, 500, 500, 10],  # kept: 5 of 6 at 500; mean 377.5, below 475
+        [450, 500, 500, 500],  # 3 of 4 at best, no candidate; but its mean may reach 475
+        [100, 500, 500, 500],  # no candidate, and 475 was reached: cut at step 100
+        [500, 500, 500, 500],  # a candidate, played out: 9 of 10 at 500 is kept
+    ]
+    confirmations = [[500, 500], [500, 499]]  # the candidates' only: the first and the last screen
+
+    def run(cut):
+        options = {"episodes": 4, "confirm_episodes": 2, "log_path": tmp_path / f"{cut}.csv"}
+        evaluator = scripted(
+            partial(Evaluator, tmp_path / f"{cut}.h5", **options), screens, confirmations, cut_hopeless_screens=cut
         )
-        agent = ConstantAgent()
-        for episode, (screen, confirmation) in enumerate(screens_and_confirmations):
-            evaluate_lengths(evaluator, agent, episode, screen, confirmation)
+        for episode in range(len(screens)):
+            evaluator(ConstantAgent(), episode, 10)
         return evaluator
 
-    script = [
-        ([500, 500, 500, 10], [500, 500]),  # kept: 5 of 6 at 500; mean 377.5, below 475
-        ([450, 500, 500, 500], [500, 500]),  # 3 of 4 at best, no candidate; but its mean may reach 475
-        ([100, 500, 500, 500], [500, 500]),  # no candidate, and 475 was reached: cut at step 100
-        ([500, 500, 500, 500], [500, 499]),
-    ]  # a candidate, played out: 9 of 10 at 500 is kept
-    cut, full = run(True, script), run(False, script)
+    cut, full = run(True), run(False)
     assert [r.finished for r in cut.records] == [4, 4, 1, 4]
     assert [r.cut_short for r in cut.records] == [False, False, True, False]
     # What the cut screen records is true: one episode ended (before 500), the others had lasted 100 steps.

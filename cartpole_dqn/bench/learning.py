@@ -45,8 +45,8 @@ from cartpole_dqn.training.evaluation import (
     DEFAULT_PROOF_EPISODES,
     EVERY_EPISODE_AT_500,
     SOLVED_THRESHOLD,
-    TEST_EPISODES,
 )
+from cartpole_dqn.training.playing import TEST_EPISODES
 from cartpole_dqn.training.run import TrainingSettings, train
 from cartpole_dqn.training.run_files import seed_evaluation_files, seed_evaluations, seed_log
 

@@ -20,9 +20,11 @@ from cartpole_dqn.output_files import check_file, check_plot_path
 from cartpole_dqn.pretrained import PRETRAINED_MODEL
 from cartpole_dqn.process import new_agent
 from cartpole_dqn.training import checkpoint
-from cartpole_dqn.training.evaluation import test_best_command
 from cartpole_dqn.training.run_files import RunFiles
 from cartpole_dqn.training.summary import summarize_test
+from cartpole_dqn.training.watch_line import test_best_command
+
+TEST_EPISODES = 20  # greedy episodes of the test command; the tutorial shows 20
 
 
 @dataclass(frozen=True)

@@ -49,13 +49,13 @@ from cartpole_dqn.training.evaluation import (
     DEFAULT_EVAL_EPISODES,
     DEFAULT_EVAL_EVERY,
     DEFAULT_PROOF_EPISODES,
-    EvaluationRecord,
     Evaluator,
-    watch_line,
 )
+from cartpole_dqn.training.evaluation_record import EvaluationRecord
 from cartpole_dqn.training.run_files import RunFiles
 from cartpole_dqn.training.summary import training_summary
 from cartpole_dqn.training.training_log import TrainingLog
+from cartpole_dqn.training.watch_line import watch_line
 
 if TYPE_CHECKING:
     from cartpole_dqn.agent import DQNAgent, EpisodeHook

@@ -16,7 +16,7 @@ makes a ``DQNAgent``::
     agent = DQNAgent(seed=1)  # the agent's seed seeds its environment
 
 :func:`new_agent` does both, after loading TensorFlow quietly: the commands'
-(and ``training_run.train``'s) way to make an agent.  A ``DQNAgent`` made
+(and ``cartpole_dqn.training.train``'s) way to make an agent.  A ``DQNAgent`` made
 before TensorFlow has run sets the threads itself, so a script that only
 wants the speed may leave this out; the seeds it cannot set.
 """

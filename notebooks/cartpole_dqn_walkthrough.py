@@ -236,7 +236,7 @@ display(Markdown("\n".join(rows) + "\n\nIn bold: a preset's values that differ f
 #
 # "Putting It All Together" and "DQN CartPole training part": `DQNAgent.run` plays `EPISODES`
 # episodes, replaying after every step, and saves the model whenever an episode reaches 500, as the
-# tutorial does. One function owns a whole training run: `training_run.train`. `cartpole-dqn train`
+# tutorial does. One function owns a whole training run: `cartpole_dqn.training.train`. `cartpole-dqn train`
 # turns its flags into `TrainingSettings` and calls it, so the cell below runs exactly what
 # `cartpole-dqn train --seed 108 --stop-when-solved` runs; the `assert` checks that the settings
 # are the ones the command line makes. Around the tutorial's loop it adds episode hooks:
@@ -355,7 +355,7 @@ print(f"\n{STAYS_LEARNED_COMMAND}")
 # training goes on.
 #
 # The seed study trained each preset on 10 seeds for 300 episodes without stopping, evaluating after
-# every episode (`cartpole-dqn bench --learning --keep-training`, data in `docs/study/`). The
+# every episode (`cartpole-dqn bench learning --keep-training`, data in `docs/study/`). The
 # lines are the seeds' median evaluation mean, the bands their middle half. The tutorial's recipe
 # and the lesson's plain `ddqn` peak early and sink; `ddqn-soft-bootstrap` rises later and stays
 # near 500.

@@ -125,6 +125,17 @@ def seeded_agent(hyperparameters=None, seed=0, **options):
     return DQNAgent(hyperparameters or DEFAULTS, seed=seed, **options)
 
 
+def trained(evaluator=None, seed=3):
+    """A seeded agent after a short run (3 episodes, minibatches of 16), with ``evaluator`` as its episode hook."""
+    from cartpole_dqn.hyperparameters import DEFAULTS
+
+    agent = seeded_agent(DEFAULTS.replace(EPISODES=3, batch_size=16), seed=seed)
+    if evaluator is not None:
+        agent.episode_hooks.append(evaluator)
+    agent.run()
+    return agent
+
+
 def fill_memory(agent, steps=300):
     """Random play into the agent's memory, stored the way run() stores it."""
     state, _ = agent.env.reset(seed=7)

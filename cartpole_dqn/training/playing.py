@@ -70,7 +70,7 @@ def play(
 
     ``gif``: record them to this animated GIF; ``plot``: draw their scores
     to this file (its suffix names the format).  Both names are checked
-    before anything is played.  ``agent_factory``: as ``training_run.train``'s.
+    before anything is played.  ``agent_factory``: as ``cartpole_dqn.training.train``'s.
     """
     if gif:
         check_file(gif, "--gif")

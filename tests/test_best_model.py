@@ -199,16 +199,12 @@ def test_stop_when_solved_waits_for_every_evaluation_episode_at_500_and_a_mean_s
     assert not mean_475.stopped_at.all_at500
 
 
+TWO_EACH_UNTIL_SOLVED = {"episodes": 2, "confirm_episodes": 2, "stop_at": EVERY_EPISODE_AT_500}
+
+
 def test_a_model_with_every_episode_at_500_is_solved_only_if_its_proof_reaches_500_too(tmp_path, capsys):
     evaluator = scripted(
-        partial(
-            Evaluator,
-            tmp_path / "best.h5",
-            episodes=2,
-            confirm_episodes=2,
-            proof_episodes=3,
-            stop_at=EVERY_EPISODE_AT_500,
-        ),
+        partial(Evaluator, tmp_path / "best.h5", proof_episodes=3, **TWO_EACH_UNTIL_SOLVED),
         screens=[[500, 500], [500, 500], [500, 500], [500, 500]],
         confirmations=[[500, 500], [500, 499], [500, 500]],
         proofs=[[500, 120, 500], [500, 500, 500]],
@@ -226,14 +222,7 @@ def test_a_model_with_every_episode_at_500_is_solved_only_if_its_proof_reaches_5
 
 def test_without_a_proof_forty_episodes_at_500_stop_training(tmp_path):
     evaluator = scripted(
-        partial(
-            Evaluator,
-            tmp_path / "best.h5",
-            episodes=2,
-            confirm_episodes=2,
-            proof_episodes=0,
-            stop_at=EVERY_EPISODE_AT_500,
-        ),
+        partial(Evaluator, tmp_path / "best.h5", proof_episodes=0, **TWO_EACH_UNTIL_SOLVED),
         screens=[[500, 500]],
         confirmations=[[500, 500]],
         proofs=[],  # never asked for

@@ -198,5 +198,5 @@ def run_learning(args) -> int:
         learning.SeedTask(args.preset, hyperparameters, seed, keep_training=args.keep_training)
         for seed in range(args.seed, args.seed + args.seeds)
     ]
-    learning.run_study(tasks, args.workers or available_cores(), csv_path, plot_path, ray=args.ray)
+    learning.run_learning_benchmark(tasks, args.workers or available_cores(), csv_path, plot_path, ray=args.ray)
     return 0

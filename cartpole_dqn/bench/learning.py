@@ -254,7 +254,7 @@ def run_learning(tasks, workers, csv_path, log_dir, out=print, mapper=None, wher
     return results
 
 
-def run_study(tasks, workers, csv_path, plot_path, ray=None, out=print) -> None:
+def run_learning_benchmark(tasks, workers, csv_path, plot_path, ray=None, out=print) -> None:
     """``bench learning``: :func:`run_learning` on ``workers`` processes, or as Ray tasks, then the plot.
 
     ``ray``: None, or a Ray cluster's address (``ray_cluster.LOCAL_RUNTIME``:

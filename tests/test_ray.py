@@ -1,4 +1,4 @@
-"""``bench --learning --ray``: the same seeds as Ray tasks on a local runtime give the same CSV; a study runs
+"""``bench learning --ray``: the same seeds as Ray tasks on a local runtime give the same CSV; a study runs
 through a real cluster's address (a head node on the loopback, with token authentication); a cluster that
 does not answer or refuses is a one-line error.
 

@@ -1,4 +1,4 @@
-"""``bench --against-sb3``: the package beside Stable-Baselines3's DQN, alternating, ends with its ratio line.
+"""``bench sb3``: the package beside Stable-Baselines3's DQN, alternating, ends with its ratio line.
 
 SB3 is an optional extra; CI does not install it, so the side-by-side run is
 skipped there.  No test asserts a speed.

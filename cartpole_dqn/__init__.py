@@ -4,8 +4,9 @@
 ``import cartpole_dqn`` and ``cartpole-dqn --help`` stay instant.
 """
 
-__version__ = "0.2.0"
-__all__ = ["DQNAgent", "OurModel", "Hyperparameters", "prepare_process"]
+from cartpole_dqn.version import __version__
+
+__all__ = ["__version__", "DQNAgent", "OurModel", "Hyperparameters", "prepare_process"]
 
 
 def __getattr__(name):

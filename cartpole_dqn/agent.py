@@ -25,11 +25,9 @@ from typing import Protocol, SupportsFloat
 import gymnasium as gym
 import numpy as np
 
-from cartpole_dqn import checkpoint
 from cartpole_dqn import model as model_io
 from cartpole_dqn.compiled import CompiledQNetwork, Minibatch, minibatch_arrays, use_one_thread_per_operation
-from cartpole_dqn.environment import MAX_SCORE, make_env
-from cartpole_dqn.evaluation import play_greedy
+from cartpole_dqn.environment import MAX_SCORE, make_env, play_greedy
 from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters
 from cartpole_dqn.model import OurModel
 
@@ -149,13 +147,8 @@ class DQNAgent:
     def load(self, name) -> None:
         """Load a saved model, ready both to predict and to keep training.
 
-        A checkpoint (``.ckpt``) restores the whole training state instead:
-        the network, the optimizer's state, epsilon, the memory, the scores
-        and the random streams, so that ``run`` goes on where it stopped.
+        A whole training state (``.ckpt``) is ``cartpole_dqn.training.checkpoint.restore``'s job.
         """
-        if checkpoint.is_checkpoint(name):
-            checkpoint.restore(self, name)
-            return
         model = model_io.load_model(name, self.state_size, self.action_size)
         self.model = model_io.compile_for_training(model, self.hyperparameters)
 

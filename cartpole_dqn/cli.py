@@ -1,7 +1,7 @@
 """Command line: ``python -m cartpole_dqn {train,test,random,bench}``.
 
-Flags in, calls out: ``train`` runs :func:`cartpole_dqn.training_run.train`,
-``test`` :func:`cartpole_dqn.playing.play`, ``bench`` :mod:`cartpole_dqn.benchmark`.
+Flags in, calls out: ``train`` runs :func:`cartpole_dqn.training.run.train`,
+``test`` :func:`cartpole_dqn.training.playing.play`, ``bench`` :mod:`cartpole_dqn.bench.command`.
 TensorFlow takes seconds to import, so nothing here imports it before a
 command needs it: ``--help`` and bad arguments answer at once.
 """
@@ -11,13 +11,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+from cartpole_dqn.bench.command import add_benchmarks, old_form_error
 from cartpole_dqn.errors import UserError
-from cartpole_dqn.evaluation import TEST_EPISODES
 from cartpole_dqn.flags import (
     EXIT_USER_ERROR,
     HelpFormatter,
     OneLineErrorParser,
-    add_bench_flags,
     add_checkpoints,
     add_common,
     add_evaluation_flags,
@@ -26,15 +25,8 @@ from cartpole_dqn.flags import (
     add_training_logs,
 )
 from cartpole_dqn.hyperparameters import DEFAULTS, add_flags, hyperparameters_from
-from cartpole_dqn.number_types import MAX_SEED
-from cartpole_dqn.output_files import check_file, check_plot_path
-from cartpole_dqn.parallel import available_cores
-from cartpole_dqn.playing import model_to_play, play
-from cartpole_dqn.process import import_tensorflow_quietly
-from cartpole_dqn.ray_cluster import check_ray
-from cartpole_dqn.run_files import learning_files
-from cartpole_dqn.sb3_side_by_side import check_sb3_installed
-from cartpole_dqn.training_run import TrainingSettings, train
+from cartpole_dqn.training.playing import TEST_EPISODES, model_to_play, play
+from cartpole_dqn.training.run import TrainingSettings, train
 
 DEFAULT_RANDOM_EPISODES = 10  # the tutorial's random play runs 10 games
 EXIT_INTERRUPTED = 130  # the shell's code for a program stopped by Ctrl-C
@@ -58,8 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
         "  cartpole-dqn test --pretrained        watch the agent shipped with the package\n"
         "  cartpole-dqn test --pretrained --render none --gif play.gif --plot scores.png\n"
         "  cartpole-dqn random                   the tutorial's random play\n"
-        "  cartpole-dqn bench                    speed against the tutorial's own code\n"
-        "  cartpole-dqn bench --learning         how often train --stop-when-solved balances the pole, 10 seeds",
+        "  cartpole-dqn bench speed              speed against the tutorial's own code\n"
+        "  cartpole-dqn bench learning           how often train --stop-when-solved balances the pole, 10 seeds",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="{train,test,random,bench}")
@@ -111,17 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
         "bench",
         formatter_class=HelpFormatter,
         help="time training against the tutorial's code, or measure learning over seeds",
-        description="Speed (default): time the training loop, the tutorial's per-sample replay and the bare "
-        "update in one process; the last line is machine-readable. With --learning: train "
-        "several seeds as train --stop-when-solved does, in parallel processes, and test the best "
-        "and the last-500 model of each 20 times; writes a CSV and a plot. With --keep-training: the "
-        "study, every seed trained for --max-episodes. With --profile: the time of each part of one "
-        "training step. With --against-sb3: the training loop beside Stable-Baselines3's DQN, "
-        "alternating. See BENCHMARKS.md.",
+        description="Four benchmarks, one subcommand each: speed against the tutorial's code, learning over "
+        "seeds, the profile of one training step, the training loop beside Stable-Baselines3's DQN. See "
+        "BENCHMARKS.md.",
     )
-    add_bench_flags(bench)
-    add_flags(bench)
-    bench.set_defaults(run=run_bench)
+    add_benchmarks(bench)
     return parser
 
 
@@ -166,60 +152,12 @@ def run_random(args) -> int:
     return 0
 
 
-def run_bench(args) -> int:
-    if args.seed + args.seeds - 1 > MAX_SEED:
-        raise UserError(
-            f"--seed {args.seed} with --seeds {args.seeds} runs seeds above {MAX_SEED}, the largest seed NumPy accepts"
-        )
-    if args.ray is not None:
-        if not args.learning:
-            raise UserError("--ray runs the learning benchmark's seeds: give --learning too")
-        check_ray(args.ray or None)  # LOCAL_RUNTIME: no address
-    chosen = [
-        flag
-        for flag, given in (
-            ("--learning", args.learning),
-            ("--profile", args.profile),
-            ("--against-sb3", args.against_sb3),
-        )
-        if given
-    ]
-    if len(chosen) > 1:
-        raise UserError(f"{' and '.join(chosen)} are separate benchmarks: give one of them")
-    if args.against_sb3:
-        check_sb3_installed()
-    args.episodes = args.max_episodes  # the learning benchmark's EPISODES; the speed one stops by steps
-    hyperparameters = hyperparameters_from(args)
-    if args.learning:
-        csv_path, plot_path = learning_files(args.preset, args.csv, args.plot, args.keep_training)
-        check_plot_path(plot_path, "--plot")
-        check_file(csv_path, "--csv")
-    if args.against_sb3:  # its worker processes load TensorFlow and PyTorch; this one needs neither
-        from cartpole_dqn.sb3_side_by_side import run_against_sb3
-
-        run_against_sb3(hyperparameters, args.steps, args.rounds, args.seed, args.sb3_threads)
-        return 0
-    import_tensorflow_quietly()
-    from cartpole_dqn import benchmark
-
-    if args.profile:
-        from cartpole_dqn.step_profile import run_profile
-
-        run_profile(hyperparameters, args.updates, args.seed)
-        return 0
-    if not args.learning:
-        benchmark.run_speed(hyperparameters, args.steps, args.tutorial_steps, args.updates, args.seed)
-        return 0
-    tasks = [
-        benchmark.SeedTask(args.preset, hyperparameters, seed, keep_training=args.keep_training)
-        for seed in range(args.seed, args.seed + args.seeds)
-    ]
-    benchmark.run_study(tasks, args.workers or available_cores(), csv_path, plot_path, ray=args.ray)
-    return 0
-
-
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else [str(arg) for arg in argv]
+    if old_form := old_form_error(argv):
+        parser.error(old_form)
+    args = parser.parse_args(argv)
     try:
         return args.run(args)
     except UserError as exc:

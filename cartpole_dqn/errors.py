@@ -1,6 +1,6 @@
 """The one exception the command line turns into a one-line message, and the hint that names an extra."""
 
-from cartpole_dqn import __version__
+from cartpole_dqn.version import __version__
 
 
 class UserError(Exception):

@@ -12,9 +12,11 @@ import argparse
 import re
 import textwrap
 
-from cartpole_dqn import checkpoint
 from cartpole_dqn.environment import MAX_SCORE, RENDER_CHOICES
-from cartpole_dqn.evaluation import (
+from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH
+from cartpole_dqn.number_types import COUNT, COUNT_OR_OFF, MAX_SEED, SEED, RealNumber
+from cartpole_dqn.training import checkpoint
+from cartpole_dqn.training.evaluation import (
     DEFAULT_CONFIRM_EPISODES,
     DEFAULT_EVAL_EPISODES,
     DEFAULT_EVAL_EVERY,
@@ -23,11 +25,6 @@ from cartpole_dqn.evaluation import (
     SOLVED_THRESHOLD,
     STOP_THRESHOLD,
 )
-from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS
-from cartpole_dqn.number_types import COUNT, COUNT_OR_OFF, MAX_SEED, SEED, RealNumber
-from cartpole_dqn.parallel import available_cores
-from cartpole_dqn.ray_cluster import INSTALL_RAY, LOCAL_RUNTIME
-from cartpole_dqn.sb3_side_by_side import INSTALL_SB3
 
 EXIT_USER_ERROR = 2
 
@@ -201,107 +198,3 @@ def add_test_outputs(parser) -> None:
         metavar="PATH",
         help="plot the test scores to PATH, in the format its suffix names (.png, .svg, .pdf, ...)",
     )
-
-
-def add_bench_flags(bench) -> None:
-    """The ``bench`` flags: which benchmark, its budget, and the learning study's seeds, workers and files."""
-    bench.add_argument(
-        "--steps",
-        type=COUNT,
-        default=3000,
-        metavar="N",
-        help="timed environment steps of the package's training loop (default: 3000)",
-    )
-    bench.add_argument(
-        "--tutorial-steps",
-        type=COUNT,
-        default=3,
-        metavar="N",
-        help="timed steps of the tutorial's loop, several seconds each (default: 3)",
-    )
-    bench.add_argument(
-        "--updates", type=COUNT, default=300, metavar="N", help="timed bare replay updates (default: 300)"
-    )
-    bench.add_argument(
-        "--learning", action="store_true", help="run the learning benchmark instead of the speed benchmark"
-    )
-    bench.add_argument(
-        "--profile",
-        action="store_true",
-        help="time each part of one training step (environment, minibatch, each part of the "
-        "compiled replay call), --updates calls of each, in 5 rounds",
-    )
-    bench.add_argument(
-        "--against-sb3",
-        action="store_true",
-        help="time the training loop beside Stable-Baselines3's DQN configured as the recipe, "
-        "alternating --rounds times, --steps steps each; needs the extra: "
-        f"{INSTALL_SB3}",
-    )
-    bench.add_argument(
-        "--rounds", type=COUNT, default=3, metavar="N", help="with --against-sb3: turns of each side (default: 3)"
-    )
-    bench.add_argument(
-        "--sb3-threads",
-        type=COUNT,
-        default=1,
-        metavar="N",
-        help="with --against-sb3: torch.set_num_threads for SB3 (default: 1, one thread per "
-        "operation as TensorFlow's; more threads collapse on a machine with other work)",
-    )
-    bench.add_argument(
-        "--keep-training",
-        action="store_true",
-        help="with --learning: the study: train every seed for --max-episodes, never stopping "
-        "when solved, and record how often its evaluation stays solved; plots the median "
-        "evaluation mean against episodes (default plot: evaluation-medians.png)",
-    )
-    bench.add_argument(
-        "--ray",
-        nargs="?",
-        const=LOCAL_RUNTIME,
-        default=None,
-        metavar="ADDRESS",
-        help="with --learning: run the seeds as Ray tasks on the cluster at ADDRESS (its head "
-        "node's host:port, or auto: the one `ray start` started here; a cluster with token "
-        "authentication also needs RAY_AUTH_MODE=token and its token in RAY_AUTH_TOKEN), or on "
-        f"a local Ray runtime without one; needs the extra: {INSTALL_RAY}",
-    )
-    bench.add_argument(
-        "--seeds",
-        type=COUNT,
-        default=10,
-        metavar="N",
-        help="with --learning: number of seeds, from --seed on (default: 10)",
-    )
-    bench.add_argument(
-        "--max-episodes",
-        type=COUNT,
-        default=DEFAULTS.EPISODES,
-        metavar="N",
-        help=f"with --learning: give up on a seed after this many episodes (default: {DEFAULTS.EPISODES})",
-    )
-    bench.add_argument(
-        "--workers",
-        type=COUNT,
-        default=None,
-        metavar="N",
-        help="with --learning: seeds trained at once, one process each (default: the cores "
-        f"this process may use, {available_cores()} here)",
-    )
-    bench.add_argument(
-        "--csv",
-        default=None,
-        metavar="PATH",
-        help="with --learning: the per-seed rows (default: bench-learning/<preset>.csv); each "
-        "seed's printed lines go beside it",
-    )
-    bench.add_argument(
-        "--plot",
-        default=None,
-        metavar="PATH",
-        help="with --learning: the fraction of seeds solved against episodes, one curve per CSV "
-        "in the --csv folder, in the format the suffix names (default: fraction-solved.png "
-        "there)",
-    )
-    bench.add_argument("--seed", type=SEED, default=0, help="(first) seed (default: 0)")

@@ -16,13 +16,14 @@ makes a ``DQNAgent``::
     agent = DQNAgent(seed=1)  # the agent's seed seeds its environment
 
 :func:`new_agent` does both, after loading TensorFlow quietly: the commands'
-(and ``training_run.train``'s) way to make an agent.  A ``DQNAgent`` made
+(and ``cartpole_dqn.training.train``'s) way to make an agent.  A ``DQNAgent`` made
 before TensorFlow has run sets the threads itself, so a script that only
 wants the speed may leave this out; the seeds it cannot set.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -55,21 +56,30 @@ def import_tensorflow_quietly() -> None:
     """Import TensorFlow without its start-up chatter about CUDA and CPU features.
 
     Part of it is written by C++ before logging is configured, so no setting
-    silences it: stderr is parked in a file during the import and shown only
-    if the import fails.
+    silences it: stderr is parked during the import and shown only if the import fails.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with stderr_parked(show_if_raised=True):
+        import tensorflow  # noqa: F401
+
+
+@contextlib.contextmanager
+def stderr_parked(*, show_if_raised: bool):
+    """Park what this process writes to its stderr meanwhile (file descriptor 2, where C++ libraries write too);
+    afterwards show it if the block raised (``show_if_raised``) or if it did not (otherwise), drop it else."""
     sys.stderr.flush()
     saved_fd = os.dup(2)
+    raised = False
     with tempfile.TemporaryFile() as parked:
         os.dup2(parked.fileno(), 2)
         try:
-            import tensorflow  # noqa: F401
+            yield
         except BaseException:
-            os.dup2(saved_fd, 2)
-            parked.seek(0)
-            sys.stderr.write(parked.read().decode(errors="replace"))
+            raised = True
             raise
         finally:
             os.dup2(saved_fd, 2)
             os.close(saved_fd)
+            if raised == show_if_raised:
+                parked.seek(0)
+                sys.stderr.write(parked.read().decode(errors="replace"))

@@ -269,7 +269,7 @@ display(Markdown("\n".join(rows) + "\n\nIn bold: a preset's values that differ f
 #
 # "Putting It All Together" and "DQN CartPole training part": `DQNAgent.run` plays `EPISODES`
 # episodes, replaying after every step, and saves the model whenever an episode reaches 500, as the
-# tutorial does. One function owns a whole training run: `training_run.train`. `cartpole-dqn train`
+# tutorial does. One function owns a whole training run: `cartpole_dqn.training.train`. `cartpole-dqn train`
 # turns its flags into `TrainingSettings` and calls it. `CHANGES` in the cell below is yours: leave it empty
 # and the cell runs exactly what `cartpole-dqn train --seed 108 --stop-when-solved` runs (it checks that its
 # settings are the ones that command line makes); put hyperparameters in it, by the names section 5 lists
@@ -293,9 +293,9 @@ display(Markdown("\n".join(rows) + "\n\nIn bold: a preset's values that differ f
 
 # %%
 from cartpole_dqn.cli import build_parser, training_settings
-from cartpole_dqn.evaluation import EVERY_EPISODE_AT_500
 from cartpole_dqn.hyperparameters import flag_of
-from cartpole_dqn.training_run import TrainingSettings, train
+from cartpole_dqn.training import TrainingSettings, train
+from cartpole_dqn.training.evaluation import EVERY_EPISODE_AT_500
 
 CHANGES = {}  # yours: e.g. {"gamma": 0.99, "batch_size": 64}; empty: the tutorial's values
 
@@ -356,7 +356,7 @@ show_png(result.plot)
 
 # %%
 from cartpole_dqn.hyperparameters import DEFAULTS
-from cartpole_dqn.playing import model_to_play, play
+from cartpole_dqn.training.playing import model_to_play, play
 
 if result.stopped_at is not None:
     tested = model_to_play(settings.model, best=True)
@@ -380,7 +380,7 @@ show_png(RUN / "test-scores.png")
 import gymnasium as gym
 
 from cartpole_dqn.environment import ENV_ID, prepare_display
-from cartpole_dqn.gif_recorder import GifRecorder
+from cartpole_dqn.training.gif_recorder import GifRecorder
 
 prepare_display("frames")  # CartPole draws off screen, with no window
 recorder = GifRecorder(gym.make(ENV_ID, render_mode="rgb_array"), frame_skip=4, scale=0.4, max_frames=125)
@@ -405,7 +405,7 @@ display(Image(filename=recorder.save(RUN / "episode.gif")))
 
 # %%
 from cartpole_dqn.hyperparameters import DEFAULTS, PRESETS, flag_of
-from cartpole_dqn.routes import STAYS_LEARNED
+from cartpole_dqn.training.routes import STAYS_LEARNED
 
 soft = PRESETS[STAYS_LEARNED.preset]
 for name, value in soft.differences(DEFAULTS).items():
@@ -419,7 +419,7 @@ print(f"\n{STAYS_LEARNED.command}")
 # so whether it stays learned if training goes on is not measured.
 #
 # The seed study trained each preset on 10 seeds for 300 episodes without stopping, evaluating after
-# every episode (`cartpole-dqn bench --learning --keep-training`, data in `docs/study/`). The
+# every episode (`cartpole-dqn bench learning --keep-training`, data in `docs/study/`). The
 # lines are the seeds' median evaluation mean, the bands their middle half. The tutorial's recipe
 # and the lesson's plain `ddqn` peak early and sink; `ddqn-soft-bootstrap` rises later and stays
 # near 500: the median seed's evaluations stayed at 475 or above 84% of the time once there.

@@ -32,7 +32,7 @@ LEARNING_LINE = re.compile(
 
 @pytest.mark.slow
 def test_speed_benchmark_ends_with_machine_readable_line(cli):
-    result = cli("bench", "--steps", 20, "--tutorial-steps", 1, "--updates", 2, "--batch-size", 8)
+    result = cli("bench", "speed", "--steps", 20, "--tutorial-steps", 1, "--updates", 2, "--batch-size", 8)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert BENCH_LINE.fullmatch(lines[-1]), lines[-1]
@@ -44,7 +44,7 @@ def test_speed_benchmark_ends_with_machine_readable_line(cli):
 def test_learning_benchmark_runs_seeds_in_worker_processes_and_writes_csv_logs_and_plot(cli, tmp_path):
     result = cli(
         "bench",
-        "--learning",
+        "learning",
         "--seeds",
         3,
         "--max-episodes",
@@ -67,7 +67,7 @@ def test_learning_benchmark_runs_seeds_in_worker_processes_and_writes_csv_logs_a
     rows = [line.split() for line in lines if re.match(r"\s*\d+\s+\d+\s", line)]
     assert sorted(row[0] for row in rows) == ["0", "1", "2"]
 
-    from cartpole_dqn.benchmark import read_learning_csv
+    from cartpole_dqn.bench.learning import read_learning_csv
 
     results = read_learning_csv(tmp_path / "out" / "tutorial.csv")
     assert [(r.preset, r.seed, r.episodes, r.max_episodes) for r in results] == [
@@ -84,9 +84,9 @@ def test_learning_benchmark_runs_seeds_in_worker_processes_and_writes_csv_logs_a
 def test_one_seed_is_a_picklable_function_of_plain_values_giving_the_same_result_in_any_process():
     import pickle
 
-    from cartpole_dqn.benchmark import SeedTask, learn_one_seed
+    from cartpole_dqn.bench.learning import SeedTask, learn_one_seed
+    from cartpole_dqn.bench.workers import map_in_processes
     from cartpole_dqn.hyperparameters import DEFAULTS
-    from cartpole_dqn.parallel import map_in_processes
 
     task = SeedTask("tutorial", DEFAULTS.replace(EPISODES=2, batch_size=8), seed=4, test_episodes=2)
     assert pickle.loads(pickle.dumps(learn_one_seed)) is learn_one_seed
@@ -99,7 +99,7 @@ def test_one_seed_is_a_picklable_function_of_plain_values_giving_the_same_result
 def test_the_progress_hook_reports_each_episode_and_leaves_training_as_it_was():
     import queue
 
-    from cartpole_dqn.benchmark import SeedTask, learn_one_seed
+    from cartpole_dqn.bench.learning import SeedTask, learn_one_seed
     from cartpole_dqn.hyperparameters import DEFAULTS
 
     task = SeedTask("tutorial", DEFAULTS.replace(EPISODES=2, batch_size=8), seed=4, test_episodes=2)
@@ -151,7 +151,7 @@ def run_cli_on_a_terminal(*args, cwd):
 def test_learning_benchmark_shows_each_seeds_progress_on_a_terminal_and_the_same_stdout(tmp_path):
     code, out, shown = run_cli_on_a_terminal(
         "bench",
-        "--learning",
+        "learning",
         "--seeds",
         2,
         "--max-episodes",
@@ -168,7 +168,7 @@ def test_learning_benchmark_shows_each_seeds_progress_on_a_terminal_and_the_same
     for seed in (0, 1):
         assert re.search(rf"seed {seed}:  50%\|.*\| 1/2 .*best evaluation {NUMBER}", shown), shown  # live
         assert re.search(rf"seed {seed}: 100%\|.*\| 2/2 .*best evaluation {NUMBER}", shown), shown
-    from cartpole_dqn.benchmark import LEARNING_HEADER
+    from cartpole_dqn.bench.learning import LEARNING_HEADER
 
     lines = out.splitlines()  # what a run without a terminal prints (the test above): no bar, no escape
     assert "seeds 0..1 on 2 worker processes" in lines[0] and lines[1] == LEARNING_HEADER
@@ -183,7 +183,7 @@ def test_learning_benchmark_shows_each_seeds_progress_on_a_terminal_and_the_same
 
 
 def test_learning_csv_round_trip(tmp_path):
-    from cartpole_dqn.benchmark import SeedResult, read_learning_csv, write_learning_csv
+    from cartpole_dqn.bench.learning import SeedResult, read_learning_csv, write_learning_csv
 
     results = [
         SeedResult("tutorial", 3, 1000, 120, 50, 31.5, 119, 60.25, 119, 499.5, 20, 500.0, None, None, None, 20, 0.8571),
@@ -193,7 +193,7 @@ def test_learning_csv_round_trip(tmp_path):
 
 
 def test_learning_csv_written_before_the_study_reads_back_without_stays_solved(tmp_path):
-    from cartpole_dqn.benchmark import read_learning_csv
+    from cartpole_dqn.bench.learning import read_learning_csv
 
     path = tmp_path / "old.csv"
     path.write_text(
@@ -216,13 +216,13 @@ def test_learning_csv_written_before_the_study_reads_back_without_stays_solved(t
     ],
 )
 def test_stays_solved_is_the_fraction_of_evaluations_after_the_first_solved_one_that_stay_solved(means, fraction):
-    from cartpole_dqn.benchmark import stays_solved_fraction
+    from cartpole_dqn.bench.learning import stays_solved_fraction
 
     assert stays_solved_fraction(means, 475) == fraction
 
 
 def test_keep_training_runs_every_episode_where_stop_when_solved_stops():
-    from cartpole_dqn.benchmark import SeedTask, learn_one_seed, stays_solved_fraction
+    from cartpole_dqn.bench.learning import SeedTask, learn_one_seed, stays_solved_fraction
     from cartpole_dqn.hyperparameters import DEFAULTS
 
     # A mean an untrained network reaches (its greedy episodes last ~9 steps), so the first evaluation solves.
@@ -249,7 +249,7 @@ def test_keep_training_runs_every_episode_where_stop_when_solved_stops():
 def test_study_writes_rows_evaluation_means_per_seed_and_the_median_plot(cli, tmp_path):
     result = cli(
         "bench",
-        "--learning",
+        "learning",
         "--keep-training",
         "--seeds",
         2,
@@ -272,7 +272,7 @@ def test_study_writes_rows_evaluation_means_per_seed_and_the_median_plot(cli, tm
     assert lines[-1] == "plot of ddqn: study.png"
     assert (tmp_path / "study.png").read_bytes()[:4] == b"\x89PNG"
 
-    from cartpole_dqn.benchmark import read_evaluation_means, read_learning_csv
+    from cartpole_dqn.bench.learning import read_evaluation_means, read_learning_csv
 
     results = read_learning_csv(tmp_path / "study" / "ddqn.csv")
     assert [(r.preset, r.seed, r.episodes, r.solved) for r in results] == [("ddqn", 0, 2, None), ("ddqn", 1, 2, None)]
@@ -281,24 +281,8 @@ def test_study_writes_rows_evaluation_means_per_seed_and_the_median_plot(cli, tm
         assert len(means) == 2 and all(0 < mean <= 500 for mean in means)
 
 
-@pytest.mark.parametrize("flag", ["--steps", "--workers"])
-def test_bench_rejects_non_positive_counts(cli_error, flag):
-    assert cli_error("bench", "--learning", flag, 0) == (
-        f"cartpole-dqn: error: {flag} must be a positive whole number, got 0"
-    )
-
-
-@pytest.mark.parametrize("flag", ["--csv", "--plot"])
-def test_learning_benchmark_checks_its_outputs_before_any_seed_trains(cli_error, tmp_path, flag):
-    (tmp_path / "taken").mkdir()
-    assert cli_error("bench", "--learning", "--seeds", 1, "--max-episodes", 1, flag, "taken") == (
-        f"cartpole-dqn: error: {flag} taken is a folder; it must name a file"
-    )
-    assert not list(tmp_path.glob("**/*.log"))  # no seed ran
-
-
 def test_a_study_stopped_early_keeps_the_rows_of_the_seeds_that_finished(tmp_path):
-    from cartpole_dqn.benchmark import SeedResult, SeedTask, read_learning_csv, run_learning
+    from cartpole_dqn.bench.learning import SeedResult, SeedTask, read_learning_csv, run_learning
     from cartpole_dqn.hyperparameters import DEFAULTS
 
     finished = SeedResult("ddqn", 7, 300, 300, 40, 50.0, None, 400.0, 120, 500.0, 20, 500.0, 200, 3, 210.0, 20, 0.9)
@@ -323,7 +307,7 @@ PROFILE_LINE = re.compile(rf"profile: loop_ms={NUMBER} call_ms={NUMBER} call_sha
 
 
 def test_profile_times_each_part_of_a_step_and_ends_with_machine_readable_line(cli):
-    result = cli("bench", "--profile", "--updates", 2, "--batch-size", 8)
+    result = cli("bench", "profile", "--updates", 2, "--batch-size", 8)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert PROFILE_LINE.fullmatch(lines[-1]), lines[-1]

@@ -7,15 +7,17 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import keras
 import numpy as np
 import pytest
 
-from cartpole_dqn import checkpoint
 from cartpole_dqn.agent import DQNAgent
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.hyperparameters import DEFAULTS, PRESETS
+from cartpole_dqn.training import TrainingSettings, checkpoint, train
+from cartpole_dqn.training.evaluation_record import EvaluationRecord
 from conftest import REPO, refused_before_tensorflow, seeded_agent
 
 EPISODES = 20
@@ -149,7 +151,7 @@ def test_loading_a_checkpoint_restores_the_optimizer_and_all_training_state(tmp_
     random.seed(0)
     np.random.seed(0)  # the reloaded agent's streams come from the file, not from here
     reloaded = DQNAgent(hyperparameters.replace(EPISODES=5), seed=3)
-    reloaded.load(path)
+    checkpoint.restore(reloaded, path)
     assert random.getstate() == python_state
     assert np.array_equal(np.random.get_state()[1], numpy_state[1])
     assert int(reloaded.model.optimizer.iterations.numpy()) == sum(agent.scores[:3]) - 3  # one replay per step
@@ -220,7 +222,7 @@ def test_a_checkpoint_keeps_the_target_network_and_its_update_count(tmp_path):
     )
     checkpoint.save(agent, tmp_path / "ddqn.ckpt")
     reloaded = DQNAgent(hyperparameters, seed=0)
-    reloaded.load(tmp_path / "ddqn.ckpt")
+    checkpoint.restore(reloaded, tmp_path / "ddqn.ckpt")
     assert reloaded.since_target_update == agent.since_target_update
     for ours, theirs in zip(reloaded.target_model.get_weights(), agent.target_model.get_weights(), strict=True):
         np.testing.assert_array_equal(ours, theirs)
@@ -276,8 +278,40 @@ def test_a_checkpoint_of_an_older_format_is_refused_in_one_line(tmp_path):
         checkpoint.read(path)
     assert str(error.value) == (
         f"{path} is a checkpoint of another version of cartpole-dqn (format 1, this one "
-        "reads 2); resume it with that version, or train without --resume"
+        "reads 3); resume it with that version, or train without --resume"
     )
+
+
+def as_format_2(path, older):
+    """Rewrite the checkpoint at ``path`` as format 2 stored it: each hook's records as lists, by position."""
+    meta, arrays = checkpoint.read(path)
+    evaluation, log = meta["hooks"]["evaluation"], meta["hooks"]["training_log"]
+    evaluation["records"] = [list(record.values())[: 9 if older else None] for record in evaluation["records"]]
+    log["rows"] = [list(row.values()) for row in log["rows"]]
+    with open(path, "wb") as file:
+        np.savez(file, meta=np.array(json.dumps({**meta, "format": 2})), **arrays)
+
+
+@pytest.mark.parametrize("older", [False, True], ids=["format 2", "format 2 before screens were cut"])
+def test_a_format_2_checkpoint_resumes_with_its_records_read_by_field_name(tmp_path, older):
+    settings = TrainingSettings(
+        DEFAULTS.replace(EPISODES=3, batch_size=16), seed=4, model=tmp_path / "run.h5", eval_episodes=2
+    )
+    train(settings, out=lambda line: None)
+    written = checkpoint.read(tmp_path / "run.ckpt")[0]
+    assert written["format"] == 3 and written["hooks"]["evaluation"]["records"][0]["episode"] == 0
+    as_format_2(tmp_path / "run.ckpt", older)
+
+    converted = checkpoint.read(tmp_path / "run.ckpt")[0]
+    expected = written["hooks"]
+    if older:  # its records had no field for how many screen episodes finished: they all did
+        expected["evaluation"]["records"] = [{**r, "finished": None} for r in expected["evaluation"]["records"]]
+    assert converted["format"] == 3 and converted["hooks"] == expected
+    longer = replace(settings, hyperparameters=settings.hyperparameters.replace(EPISODES=4), resume=True)
+    resumed = train(longer, out=lambda line: None)
+    assert [r.episode for r in resumed.evaluations] == [0, 1, 2, 3]
+    assert resumed.evaluations[:3] == [EvaluationRecord(**r) for r in expected["evaluation"]["records"]]
+    assert len(resumed.scores) == 4
 
 
 def test_training_draws_from_no_random_stream_the_checkpoint_leaves_out():

@@ -1,5 +1,6 @@
 """Every number a flag takes is checked as the command line reads it: one line, exit 2."""
 
+import argparse
 import math
 
 import pytest
@@ -10,17 +11,20 @@ from cartpole_dqn.hyperparameters import DEFAULTS
 from cartpole_dqn.number_types import MAX_SEED, RealNumber, WholeNumber
 
 
-def numeric_flags():
-    """(command, flag, type) of every option whose value is a number, found by walking the parser."""
-    commands = next(a for a in build_parser()._actions if a.dest == "command").choices
+def numeric_flags(parser=None, command=""):
+    """(command, flag, type) of every option whose value is a number, found by walking the parser and its
+    subcommands (``bench speed``: the command is its words)."""
     found = []
-    for name, command in commands.items():
-        for action in command._actions:
-            numeric_default = isinstance(action.default, (int, float)) and not isinstance(action.default, bool)
-            if action.option_strings and (
-                numeric_default or action.type in (int, float) or isinstance(action.type, (WholeNumber, RealNumber))
-            ):
-                found.append((name, action.option_strings[0], action.type))
+    for action in (parser or build_parser())._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, subcommand in action.choices.items():
+                found += numeric_flags(subcommand, f"{command} {name}".strip())
+            continue
+        numeric_default = isinstance(action.default, (int, float)) and not isinstance(action.default, bool)
+        if action.option_strings and (
+            numeric_default or action.type in (int, float) or isinstance(action.type, (WholeNumber, RealNumber))
+        ):
+            found.append((command, action.option_strings[0], action.type))
     return found
 
 
@@ -45,7 +49,9 @@ def test_the_walk_finds_the_flags_it_should():
         ("train", "--gamma"),
         ("train", "--eval-every"),
         ("train", "--stop-when-solved"),
-        ("bench", "--steps"),
+        ("bench speed", "--steps"),
+        ("bench learning", "--workers"),
+        ("bench sb3", "--rounds"),
         ("test", "--seed"),
     } <= flags
 
@@ -57,16 +63,18 @@ def test_every_numeric_flag_refuses_non_finite_and_malformed_values(capsys, comm
     if isinstance(number_type, WholeNumber):
         bad += ["1.5", "1e3", str(number_type.minimum - 1), str(number_type.maximum + 1)]
     for value in bad:
-        line = parse_error(capsys, command, f"{flag}={value}")
+        line = parse_error(capsys, *command.split(), f"{flag}={value}")
         assert line.startswith(f"cartpole-dqn: error: {flag} must be "), line
 
 
-@pytest.mark.parametrize("command", ["train", "test", "random", "bench"])
+@pytest.mark.parametrize(
+    "command", ["train", "test", "random", "bench speed", "bench learning", "bench profile", "bench sb3"]
+)
 def test_seeds_are_those_numpy_and_gymnasium_accept(capsys, command):
-    assert build_parser().parse_args([command, "--seed", str(MAX_SEED)]).seed == MAX_SEED
-    assert build_parser().parse_args([command, "--seed", "0"]).seed == 0
+    assert build_parser().parse_args([*command.split(), "--seed", str(MAX_SEED)]).seed == MAX_SEED
+    assert build_parser().parse_args([*command.split(), "--seed", "0"]).seed == 0
     for value in ("-1", str(MAX_SEED + 1), "1.0"):
-        line = parse_error(capsys, command, "--seed", value)
+        line = parse_error(capsys, *command.split(), "--seed", value)
         assert line == f"cartpole-dqn: error: --seed must be a whole number from 0 to {MAX_SEED}, got {value}"
 
 

@@ -10,8 +10,8 @@ from cartpole_dqn import cli
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.hyperparameters import DEFAULTS
 from cartpole_dqn.output_files import write_csv, written_atomically
-from cartpole_dqn.playing import play
-from cartpole_dqn.training_run import TrainingSettings, train
+from cartpole_dqn.training import TrainingSettings, train
+from cartpole_dqn.training.playing import play
 from conftest import refused_before_tensorflow
 
 NO_FOLDER = "/proc/no-such-folder"  # cannot be created, even by root
@@ -196,7 +196,7 @@ def test_a_run_that_logs_nothing_leaves_no_log_files(monkeypatch, tmp_path, caps
     "args, message",
     [
         (["test", "--pretrained", "--plot", "scores.txt"], "--plot scores.txt: matplotlib writes plots only to names "),
-        (["bench", "--learning", "--plot", "out.txt"], "--plot out.txt: matplotlib writes plots only to names "),
+        (["bench", "learning", "--plot", "out.txt"], "--plot out.txt: matplotlib writes plots only to names "),
     ],
 )
 def test_a_plot_name_matplotlib_cannot_write_is_refused_before_tensorflow_loads(tmp_path, args, message):

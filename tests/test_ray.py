@@ -1,4 +1,4 @@
-"""``bench --learning --ray``: the same seeds as Ray tasks on a local runtime give the same CSV; a study runs
+"""``bench learning --ray``: the same seeds as Ray tasks on a local runtime give the same CSV; a study runs
 through a real cluster's address (a head node on the loopback, with token authentication); a cluster that
 does not answer or refuses is a one-line error.
 
@@ -100,7 +100,7 @@ def ray_head():
 def test_without_ray_installed_the_flag_is_a_one_line_error_naming_the_extra(cli_error, monkeypatch):
     # Ray hidden from this process even where it is installed: None in sys.modules makes `import ray` fail.
     monkeypatch.setitem(sys.modules, "ray", None)
-    assert cli_error("bench", "--learning", "--ray") == (
+    assert cli_error("bench", "learning", "--ray") == (
         'cartpole-dqn: error: --ray needs Ray, which is not installed here: pip install -e ".[ray]" in a checkout '
         'of the project, or pip install "cartpole_dqn-0.2.0-py3-none-any.whl[ray]" beside a built wheel'
     )
@@ -109,13 +109,13 @@ def test_without_ray_installed_the_flag_is_a_one_line_error_naming_the_extra(cli
 @pytest.mark.slow
 def test_a_study_on_a_local_ray_runtime_writes_the_csv_the_worker_processes_write(cli, tmp_path):
     ray = pytest.importorskip("ray", reason=RAY_MISSING)
-    from cartpole_dqn.benchmark import SeedTask, learn_one_seed, read_learning_csv
+    from cartpole_dqn.bench.learning import SeedTask, learn_one_seed, read_learning_csv
     from cartpole_dqn.hyperparameters import DEFAULTS
 
     # Wherever this process found Ray, the CLI's process (and its Ray workers) find it too.
     result = cli(
         "bench",
-        "--learning",
+        "learning",
         "--ray",
         "--keep-training",
         "--seeds",
@@ -143,22 +143,20 @@ def test_a_study_on_a_local_ray_runtime_writes_the_csv_the_worker_processes_writ
         assert len((tmp_path / "study" / "tutorial-evals" / f"seed{seed}.csv").read_text().splitlines()) == 3
 
 
-def test_ray_without_learning_is_refused_in_one_line(cli_error):
-    assert cli_error("bench", "--ray") == (
-        "cartpole-dqn: error: --ray runs the learning benchmark's seeds: give --learning too"
-    )
+def test_ray_is_a_flag_of_the_learning_benchmark_only(cli_error):
+    assert cli_error("bench", "speed", "--ray") == "cartpole-dqn: error: unrecognized arguments: --ray"
 
 
 @pytest.mark.slow
 def test_a_study_runs_through_a_clusters_address_with_its_token(cli, tmp_path, ray_head):
     import ray
 
-    from cartpole_dqn.benchmark import read_learning_csv
+    from cartpole_dqn.bench.learning import read_learning_csv
 
     address, token, cluster_dir = ray_head
     result = cli(
         "bench",
-        "--learning",
+        "learning",
         "--ray",
         address,
         "--seeds",
@@ -187,7 +185,7 @@ def test_a_cluster_that_wants_its_token_refuses_in_one_line_that_says_how(capsys
     address = ray_head[0]
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("RAY_AUTH_MODE", raising=False)  # Ray sends a token to an explicit address only if asked
-    assert main(["bench", "--learning", "--ray", address, "--seeds", "2", "--max-episodes", "2"]) == 2
+    assert main(["bench", "learning", "--ray", address, "--seeds", "2", "--max-episodes", "2"]) == 2
     out, err = capsys.readouterr()
     assert out == ""
     assert err.startswith(
@@ -203,7 +201,7 @@ def test_an_address_where_no_cluster_answers_is_a_one_line_error_before_any_work
 
     address = f"127.0.0.1:{free_port()}"
     monkeypatch.chdir(tmp_path)
-    assert main(["bench", "--learning", "--ray", address]) == 2
+    assert main(["bench", "learning", "--ray", address]) == 2
     assert capsys.readouterr().err == (
         f"cartpole-dqn: error: no Ray cluster answers at {address} (Connection refused): start one there with "
         f"`ray start --head --port {address.split(':')[1]}`, or give the address `ray status` shows on its head "

@@ -1,4 +1,4 @@
-"""The routes' figures: the studies' files, cartpole_dqn/routes.py and the pages that quote them must agree.
+"""The routes' figures: the studies' files, cartpole_dqn/training/routes.py and the pages that quote them must agree.
 
 routes.py is the one place the not-solved line reads its figures from; these tests read the study CSVs
 themselves, so a figure retyped wrong in routes.py fails, and a page that quotes another figure fails too.
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from cartpole_dqn import routes
-from cartpole_dqn.evaluation import DEFAULT_CONFIRM_EPISODES, DEFAULT_EVAL_EPISODES, DEFAULT_PROOF_EPISODES
+from cartpole_dqn.training import routes
+from cartpole_dqn.training.evaluation import DEFAULT_CONFIRM_EPISODES, DEFAULT_EVAL_EPISODES, DEFAULT_PROOF_EPISODES
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUTES = [routes.SOLVES_SOONEST, routes.STAYS_LEARNED]

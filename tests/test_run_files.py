@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 
 from cartpole_dqn import cli
-from cartpole_dqn.run_files import RunFiles, learning_files, seed_evaluations, seed_log
+from cartpole_dqn.training.run_files import RunFiles, learning_files, seed_evaluations, seed_log
 
 
 def test_every_name_starts_with_the_model_name_without_its_model_suffix():

@@ -1,4 +1,4 @@
-"""``bench --against-sb3``: the package beside Stable-Baselines3's DQN, alternating, ends with its ratio line.
+"""``bench sb3``: the package beside Stable-Baselines3's DQN, alternating, ends with its ratio line.
 
 SB3 is an optional extra; CI does not install it, so the side-by-side run is
 skipped there.  No test asserts a speed.
@@ -25,7 +25,7 @@ def test_without_sb3_installed_the_flag_is_a_one_line_error_naming_the_extra(tmp
     # SB3 hidden from this process even where it is installed: None in sys.modules makes it unfindable.
     code = (
         "import sys; sys.modules['stable_baselines3'] = None; from cartpole_dqn.cli import main; "
-        "sys.exit(main(['bench', '--against-sb3']))"
+        "sys.exit(main(['bench', 'sb3']))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -38,17 +38,9 @@ def test_without_sb3_installed_the_flag_is_a_one_line_error_naming_the_extra(tmp
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr == (
-        "cartpole-dqn: error: --against-sb3 needs Stable-Baselines3, which is not installed "
+        "cartpole-dqn: error: bench sb3 needs Stable-Baselines3, which is not installed "
         'here: pip install -e ".[sb3]" in a checkout of the project, or '
         'pip install "cartpole_dqn-0.2.0-py3-none-any.whl[sb3]" beside a built wheel\n'
-    )
-
-
-def test_against_sb3_with_another_benchmark_is_refused_in_one_line(cli):
-    result = cli("bench", "--against-sb3", "--learning")
-    assert result.returncode == 2
-    assert result.stderr == (
-        "cartpole-dqn: error: --learning and --against-sb3 are separate benchmarks: give one of them\n"
     )
 
 
@@ -59,7 +51,7 @@ def test_against_sb3_with_another_benchmark_is_refused_in_one_line(cli):
 def test_a_tiny_side_by_side_run_alternates_and_ends_with_the_ratio_line(cli, tmp_path):
     temp = tmp_path / "temp"
     temp.mkdir()
-    result = cli("bench", "--against-sb3", "--steps", 20, "--rounds", 1, "--batch-size", 8, env={"TMPDIR": str(temp)})
+    result = cli("bench", "sb3", "--steps", 20, "--rounds", 1, "--batch-size", 8, env={"TMPDIR": str(temp)})
     assert result.returncode == 0, result.stderr
     assert not [path.name for path in temp.iterdir() if path.name.startswith("SB3-")]  # SB3's logger leaves no folder
     lines = result.stdout.strip().splitlines()

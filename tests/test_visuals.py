@@ -10,14 +10,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cartpole_dqn import summary
 from cartpole_dqn.errors import UserError
-from cartpole_dqn.gif_recorder import recording_env
-from cartpole_dqn.plots import fraction_solved, moving_average, plot_test_scores, render_loss_formula
 from cartpole_dqn.pretrained import PRETRAINED_MODEL
-from cartpole_dqn.run_files import RunFiles
-from cartpole_dqn.training_log import CSV_COLUMNS
-from cartpole_dqn.training_run import TrainingSettings, train
+from cartpole_dqn.training import TrainingSettings, summary, train
+from cartpole_dqn.training.gif_recorder import recording_env
+from cartpole_dqn.training.plots import fraction_solved, moving_average, plot_test_scores, render_loss_formula
+from cartpole_dqn.training.run_files import RunFiles
+from cartpole_dqn.training.training_log import CSV_COLUMNS
 from conftest import seeded_agent
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -42,7 +41,7 @@ class ClosableEnv:
 
 
 class ScriptedAgent:
-    """An agent factory for ``training_run.train``: plays fixed scores, no TensorFlow."""
+    """An agent factory for ``cartpole_dqn.training.train``: plays fixed scores, no TensorFlow."""
 
     scores_to_play = (12, 30, 25)
     interrupt_after = None  # raise KeyboardInterrupt after this many episodes
@@ -102,7 +101,7 @@ def test_train_logs_one_row_per_episode_and_plots_the_scores(scripted_train, tmp
 
 def test_the_real_agent_feeds_the_log(tmp_path):
     from cartpole_dqn.hyperparameters import Hyperparameters
-    from cartpole_dqn.training_log import TrainingLog
+    from cartpole_dqn.training.training_log import TrainingLog
 
     agent = seeded_agent(Hyperparameters(EPISODES=3), seed=0, model_path=tmp_path / "m.h5")
     files = RunFiles.for_model(agent.model_path)
@@ -186,7 +185,7 @@ def test_tensorboard_scalars(tmp_path):
     import tensorflow as tf
     from tensorflow.core.util import event_pb2
 
-    from cartpole_dqn.tensorboard_log import TensorBoardLog
+    from cartpole_dqn.training.tensorboard_log import TensorBoardLog
 
     hook = TensorBoardLog(tmp_path)
     agent = types.SimpleNamespace(epsilon=0.5, memory=[0] * 7)

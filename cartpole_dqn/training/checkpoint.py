@@ -1,11 +1,11 @@
 """Checkpoints: everything training needs to go on after a crash, in one file.
 
 The tutorial's ``cartpole-dqn.h5`` holds the network only.  A checkpoint
-(``cartpole-dqn.ckpt`` beside it: :mod:`cartpole_dqn.run_files`) also holds
+(``cartpole-dqn.ckpt`` beside it: :mod:`cartpole_dqn.training.run_files`) also holds
 the optimizer's state, epsilon, the replay memory, the target network and its
 update count (if there is one), the episodes and scores so far, the state of
-the episode hooks that keep some (each under its ``checkpoint_name``:
-evaluation, the training log), and every random stream training draws from:
+the episode hooks that keep some (each a :class:`CheckpointedHook`, under its
+``checkpoint_name``: evaluation, the training log), and every random stream training draws from:
 Python's ``random`` (minibatches, exploratory actions), NumPy's global
 generator (the exploration draw) and the environment's (its starting
 states).  The Dropout layers' seed generators are model variables and go with
@@ -20,7 +20,10 @@ It is written only at the end of an episode, where the state is nothing but
 the above: the last step of an episode replays nothing, so the Q-values
 ``replay`` hands to the next ``act`` are already used up.  The file is a
 NumPy ``.npz`` archive (arrays, and the rest as JSON), read without pickle:
-loading one runs no code from it.  It is written under a temporary name,
+loading one runs no code from it.  Records are stored by field name, never by
+position, so reordering a field cannot silently shift a value into another;
+``FORMAT`` moves whenever the layout does, and the one older format still read
+is converted by :func:`_from_format_2`.  It is written under a temporary name,
 flushed to disk and renamed into place, so a crash leaves the previous one.
 
 This module imports no TensorFlow at start-up: the command line reads a
@@ -30,24 +33,48 @@ checkpoint's recipe before it loads TensorFlow.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import random
 import time
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.hyperparameters import DEFAULTS, Hyperparameters, flag_of
 from cartpole_dqn.output_files import written_atomically
-from cartpole_dqn.run_files import CHECKPOINT_SUFFIX
+from cartpole_dqn.training.run_files import CHECKPOINT_SUFFIX
 
-# 2: hooks under their checkpoint_name (1: their class name), and only the streams training draws from.
-FORMAT = 2
+# 3: the hooks' records by field name (2: by position); 2: hooks under their checkpoint_name (1: their class
+# name), and only the streams training draws from.
+FORMAT = 3
 # Seconds between checkpoints; one is also written after the first and the last
 # episode and whenever a model file was saved.  Its measured cost: docs/resume-and-cluster.md.
 DEFAULT_INTERVAL = 60.0
+
+
+class CheckpointedHook(Protocol):
+    """An episode hook whose state goes into the checkpoint and comes back from it on ``--resume``."""
+
+    checkpoint_name: str  # its key in the checkpoint: stable, as the file outlives class names
+
+    def __call__(self, agent: Any, episode: int, score: int) -> bool | None: ...
+
+    def checkpoint_state(self) -> dict:
+        """Its state as JSON-able values, each record a dict by field name."""
+        ...
+
+    def restore_checkpoint_state(self, state: dict) -> None:
+        """Go on from ``state``, which ``checkpoint_state`` gave."""
+        ...
+
+    def saved_model_after(self, episode: int) -> bool:
+        """Whether it wrote a model file after ``episode``: the checkpoint then follows at once."""
+        ...
 
 
 def is_checkpoint(path) -> bool:
@@ -65,12 +92,9 @@ def recipe(hyperparameters: Hyperparameters, seed) -> dict:
 # -- writing --------------------------------------------------------------
 
 
-def save(agent, path, hooks=()) -> None:
-    """Write ``agent``'s training state to ``path``, atomically.
-
-    Each of ``hooks`` has a ``checkpoint_name`` (a stable name: the file
-    outlives class names) and ``checkpoint_state()``, a JSON-able value.
-    """
+def save(agent, path, hooks: Sequence[CheckpointedHook] = ()) -> None:
+    """Write ``agent``'s training state, and each of ``hooks``' under its ``checkpoint_name``, to ``path``,
+    atomically."""
     model = agent.model
     arrays = {f"model/{i}": np.asarray(v) for i, v in enumerate(model.variables)}
     arrays.update({f"optimizer/{i}": np.asarray(v) for i, v in enumerate(model.optimizer.variables)})
@@ -126,12 +150,35 @@ def read(path) -> tuple[dict, dict]:
         meta = json.loads(str(arrays.pop("meta")))
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise UserError(f"{path} is not a readable checkpoint ({exc})") from None
+    if meta.get("format") == 2:
+        meta = _from_format_2(meta)
     if meta.get("format") != FORMAT:
         raise UserError(
             f"{path} is a checkpoint of another version of cartpole-dqn (format {meta.get('format')!r}, "
             f"this one reads {FORMAT}); resume it with that version, or train without --resume"
         )
     return meta, arrays
+
+
+# The fields of format 2's records, in the order it stored them.
+_FORMAT_2_FIELDS = {
+    "evaluation": (
+        "episode mean at500 episodes confirm_mean confirm_at500 confirm_episodes best saved finished".split(),
+        "records",
+    ),
+    "training_log": ("episode score epsilon steps wall_time".split(), "rows"),
+}
+
+
+def _from_format_2(meta: dict) -> dict:
+    """A format-2 checkpoint's meta as format 3 has it: each hook's records from lists by position to dicts by
+    field name.  (An evaluation record of format 2 may lack ``finished``: it was played to its end, None.)"""
+    hooks = {}
+    for name, state in meta["hooks"].items():
+        fields, key = _FORMAT_2_FIELDS[name]
+        records = [dict(itertools.zip_longest(fields, record)) for record in state[key]]
+        hooks[name] = {**state, key: records}
+    return {**meta, "format": 3, "hooks": hooks}
 
 
 def check_recipe(meta, hyperparameters, seed, path) -> None:
@@ -156,7 +203,7 @@ def _shown(value):
     return "none" if value is None else value  # a run without --seed, as --help says it
 
 
-def restore(agent, path, hooks=()) -> dict:
+def restore(agent, path, hooks: Sequence[CheckpointedHook] = ()) -> dict:
     """Put the training state saved at ``path`` into ``agent`` (and ``hooks``); return the checkpoint's meta.
 
     ``agent.run()`` then goes on with the episode after the checkpoint.
@@ -227,7 +274,7 @@ class Checkpointer:
     episode hooks whose state goes into it (they must run before this one).
     """
 
-    def __init__(self, path, interval=DEFAULT_INTERVAL, hooks=()):
+    def __init__(self, path, interval=DEFAULT_INTERVAL, hooks: Sequence[CheckpointedHook] = ()):
         self.path, self.interval, self.hooks = Path(path), interval, tuple(hooks)
         self._last = time.monotonic()
         self.seconds = 0.0  # spent writing checkpoints
@@ -235,7 +282,7 @@ class Checkpointer:
 
     def __call__(self, agent, episode, score):
         wrote_model = agent.saved_episodes[-1:] == [episode] or any(
-            hook.saved_model_after(episode) for hook in self.hooks if hasattr(hook, "saved_model_after")
+            hook.saved_model_after(episode) for hook in self.hooks
         )
         if (
             self.written == 0

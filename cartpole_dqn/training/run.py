@@ -1,21 +1,20 @@
 """One training run, from its first check to its closing lines.
 
 :func:`train` owns a run.  ``cartpole-dqn train`` turns its flags into
-:class:`TrainingSettings` and calls it; ``bench --learning`` calls it for each
+:class:`TrainingSettings` and calls it; ``bench learning`` calls it for each
 seed (in a scratch folder, its printing captured); tests and scripts call it
 too, with an agent factory or episode hooks of their own.  In order, it
 
 1. checks the settings, every file the run will write (each named by
-   :class:`~cartpole_dqn.run_files.RunFiles` from ``model`` and ``log_dir``)
+   :class:`~cartpole_dqn.training.run_files.RunFiles` from ``model`` and ``log_dir``)
    and the checkpoint to resume from, all before TensorFlow loads: a bad one
    is a one-line ``UserError``, and nothing is written;
 2. makes the agent with ``agent_factory`` (by default
    :func:`~cartpole_dqn.process.new_agent`: TensorFlow loaded quietly, the
-   process prepared and seeded) and gives it its episode hooks, in this order:
-   the evaluator (unless ``eval_episodes`` is 0), the episode log, TensorBoard
-   (with ``tensorboard``), the caller's ``episode_hooks``, and last the
-   checkpointer (unless ``keep_checkpoint`` is False), which saves what the
-   hooks before it did;
+   process prepared and seeded) and gives it its episode hooks: the evaluator
+   (unless ``eval_episodes`` is 0), the episode log, TensorBoard (with
+   ``tensorboard``), the caller's, and the checkpointer (unless
+   ``keep_checkpoint`` is False), in the one order ``_RunHooks.in_order`` gives, and why;
 3. with ``resume``, restores the checkpoint and prints ``resumed from ...``;
 4. runs ``agent.run()``, which prints the tutorial's episode lines (and the
    evaluator its ``eval:`` lines); Ctrl-C (KeyboardInterrupt) stops training
@@ -40,23 +39,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cartpole_dqn import checkpoint
 from cartpole_dqn.errors import UserError
-from cartpole_dqn.evaluation import (
+from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters
+from cartpole_dqn.output_files import check_file, check_folder, check_model_path
+from cartpole_dqn.process import new_agent
+from cartpole_dqn.training import checkpoint
+from cartpole_dqn.training.evaluation import (
     DEFAULT_CONFIRM_EPISODES,
     DEFAULT_EVAL_EPISODES,
     DEFAULT_EVAL_EVERY,
     DEFAULT_PROOF_EPISODES,
-    EvaluationRecord,
     Evaluator,
-    watch_line,
 )
-from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters
-from cartpole_dqn.output_files import check_file, check_folder, check_model_path
-from cartpole_dqn.process import new_agent
-from cartpole_dqn.run_files import RunFiles
-from cartpole_dqn.summary import training_summary
-from cartpole_dqn.training_log import TrainingLog
+from cartpole_dqn.training.evaluation_record import EvaluationRecord
+from cartpole_dqn.training.run_files import RunFiles
+from cartpole_dqn.training.summary import training_summary
+from cartpole_dqn.training.training_log import TrainingLog
+from cartpole_dqn.training.watch_line import watch_line
 
 if TYPE_CHECKING:
     from cartpole_dqn.agent import DQNAgent, EpisodeHook
@@ -116,6 +115,7 @@ def train(
     *,
     agent_factory: Callable[..., DQNAgent] = new_agent,
     episode_hooks: Sequence[EpisodeHook] = (),
+    evaluation_watchers: Sequence[Callable[[Evaluator | None], EpisodeHook]] = (),
     out: Callable[[str], None] = _say,
 ) -> TrainingResult:
     """Run the training ``settings`` ask for, as the module docstring says; return what happened.
@@ -125,41 +125,78 @@ def train(
         returns the agent to train (a ``DQNAgent``, or anything with its ``run``, ``episode_hooks``, ``scores``,
         ``saved_episodes`` and ``env``).
     :param episode_hooks: more episode hooks (``agent.EpisodeHook``), called after the log and TensorBoard.
+    :param evaluation_watchers: makers of more episode hooks, each given the run's Evaluator (None when
+        evaluation is off) to read, as ``bench learning``'s progress bars do; called after ``episode_hooks``.
     :param out: where the run's own lines go.
     """
     hyperparameters = settings.hyperparameters.validated()
     files = settings.files
+    evaluator, resume_from = _check_before_starting(settings, files, hyperparameters)
+    agent = agent_factory(hyperparameters, settings.seed, render=settings.render, model_path=settings.model)
+    callers = [*episode_hooks, *(watch(evaluator) for watch in evaluation_watchers)]
+    hooks = _RunHooks(settings, files, evaluator, callers)
+    agent.episode_hooks.extend(hooks.in_order())
+    if resume_from is not None:
+        _resume(agent, resume_from, hooks.checkpointed, out)
+    seconds, interrupted = _run(agent, hooks)
+    return _close(settings, files, agent, hooks, seconds, interrupted, out)
+
+
+def _check_before_starting(
+    settings: TrainingSettings, files: RunFiles, hyperparameters: Hyperparameters
+) -> tuple[Evaluator | None, Path | None]:
+    """Step 1: the settings, every output and the checkpoint to resume from, before TensorFlow loads."""
     check_model_path(files.model)  # first: the other names derive from it
     evaluator = _evaluator(settings, files)
     _check_outputs(settings, files, evaluator)
-    resume_from = _checkpoint_to_resume(settings, files, hyperparameters)
+    return evaluator, _checkpoint_to_resume(settings, files, hyperparameters)
 
-    agent = agent_factory(hyperparameters, settings.seed, render=settings.render, model_path=settings.model)
-    log = TrainingLog(files.training_log, files.training_plot)
-    stateful_hooks = [hook for hook in (evaluator, log) if hook is not None]
-    episode_seconds = []
 
-    def clock(agent, episode, score):  # after the evaluation: its time counts
-        episode_seconds.append(time.perf_counter() - start)
+class _RunHooks:
+    """Step 2: the run's episode hooks, and the one order they run in (:meth:`in_order` says why)."""
 
-    agent.episode_hooks.extend([*stateful_hooks, clock])
-    if settings.tensorboard:
-        from cartpole_dqn.tensorboard_log import TensorBoardLog
+    def __init__(self, settings: TrainingSettings, files: RunFiles, evaluator: Evaluator | None, callers: list):
+        self.evaluator = evaluator
+        self.log = TrainingLog(files.training_log, files.training_plot)
+        self.checkpointed: list[checkpoint.CheckpointedHook] = [
+            hook for hook in (evaluator, self.log) if hook is not None
+        ]
+        self.episode_seconds: list[float] = []
+        self.start = time.perf_counter()
+        self.tensorboard = None
+        if settings.tensorboard:
+            from cartpole_dqn.training.tensorboard_log import TensorBoardLog
 
-        agent.episode_hooks.append(TensorBoardLog(settings.tensorboard))
-    agent.episode_hooks.extend(episode_hooks)
-    checkpointer = None
-    if settings.keep_checkpoint:
-        checkpointer = checkpoint.Checkpointer(files.checkpoint, settings.checkpoint_every, stateful_hooks)
-        agent.episode_hooks.append(checkpointer)  # last: it saves what the hooks before it did
-    if resume_from is not None:
-        checkpoint.restore(agent, resume_from, stateful_hooks)
-        out(
-            f"resumed from {resume_from} after episode {agent.resume_episode - 1}: epsilon {agent.epsilon:.2}, "
-            f"{len(agent.memory)} transitions in memory"
-        )
+            self.tensorboard = TensorBoardLog(settings.tensorboard)
+        self.callers = callers
+        self.checkpointer = None
+        if settings.keep_checkpoint:
+            self.checkpointer = checkpoint.Checkpointer(files.checkpoint, settings.checkpoint_every, self.checkpointed)
 
-    start = time.perf_counter()
+    def clock(self, agent, episode: int, score: int) -> None:
+        self.episode_seconds.append(time.perf_counter() - self.start)
+
+    def in_order(self) -> list[EpisodeHook]:
+        """The evaluator first: it may save the best model and ask training to stop, and the log records the
+        episode it judged; then the clock, after the evaluation, so an episode's seconds include its cost; then
+        TensorBoard and the caller's hooks, which see the episode as logged; the checkpointer last, since it saves
+        the state every hook before it left."""
+        first = [hook for hook in (*self.checkpointed, self.clock, self.tensorboard) if hook is not None]
+        return [*first, *self.callers, *([self.checkpointer] if self.checkpointer is not None else [])]
+
+
+def _resume(agent: DQNAgent, path: Path, hooks: list[checkpoint.CheckpointedHook], out: Callable[[str], None]):
+    """Step 3: the checkpoint's state into the agent and the hooks it holds."""
+    checkpoint.restore(agent, path, hooks)
+    out(
+        f"resumed from {path} after episode {agent.resume_episode - 1}: epsilon {agent.epsilon:.2}, "
+        f"{len(agent.memory)} transitions in memory"
+    )
+
+
+def _run(agent: DQNAgent, hooks: _RunHooks) -> tuple[float, bool]:
+    """Step 4: the tutorial's loop; Ctrl-C ends it with everything saved so far.  Its seconds, and if interrupted."""
+    hooks.start = time.perf_counter()
     interrupted = False
     try:
         agent.run()
@@ -167,14 +204,18 @@ def train(
         interrupted = True
     finally:
         agent.env.close()  # a window closes before the closing lines
-    seconds = time.perf_counter() - start
+    return time.perf_counter() - hooks.start, interrupted
 
+
+def _close(settings, files, agent, hooks: _RunHooks, seconds: float, interrupted: bool, out) -> TrainingResult:
+    """Steps 5 and 6: the plot and the closing lines; what the run did."""
+    evaluator, checkpointer = hooks.evaluator, hooks.checkpointer
     records, best = [], None
     if evaluator is not None:
         evaluator.close()
         records, best = evaluator.records, evaluator.best
-    plot = log.write_plot(agent.saved_episodes, records, best)
-    logged = f"episode log {log.csv_path}, score plot {plot}" if plot else "no episode finished, no log written"
+    plot = hooks.log.write_plot(agent.saved_episodes, records, best)
+    logged = f"episode log {hooks.log.csv_path}, score plot {plot}" if plot else "no episode finished, no log written"
     if checkpointer is not None and checkpointer.written:
         logged += f"; checkpoint {checkpointer.path} ({checkpointer.written} written in {checkpointer.seconds:.2f} s)"
     saved = settings.model if agent.saved_episodes else None
@@ -189,7 +230,7 @@ def train(
         list(agent.saved_episodes),
         interrupted,
         seconds,
-        episode_seconds,
+        hooks.episode_seconds,
         list(records),
         best,
         evaluator.first_reached if evaluator is not None else None,

@@ -15,7 +15,7 @@ score plot          ``run.v1-training.png``     ``--log-dir``, else beside the m
 evaluation log      ``run.v1-evals.csv``        ``--log-dir``, else beside the model
 ==================  ==========================  ====================
 
-``bench --learning`` writes, per preset, ``bench-learning/<preset>.csv``
+``bench learning`` writes, per preset, ``bench-learning/<preset>.csv``
 (``--csv``), a plot in its folder (``--plot``), and per seed
 ``<preset>-seed<N>.log`` beside the CSV and ``<csv name>-evals/seed<N>.csv``.
 
@@ -30,7 +30,7 @@ from pathlib import Path
 from cartpole_dqn.output_files import MODEL_SUFFIXES
 
 CHECKPOINT_SUFFIX = ".ckpt"
-LEARNING_FOLDER = "bench-learning"  # bench --learning's default folder
+LEARNING_FOLDER = "bench-learning"  # bench learning's default folder
 
 
 def split_model_name(name: str) -> tuple[str, str]:
@@ -69,11 +69,11 @@ class RunFiles:
         )
 
 
-# -- bench --learning ------------------------------------------------------
+# -- bench learning ------------------------------------------------------
 
 
 def learning_files(preset: str, csv=None, plot=None, keep_training: bool = False) -> tuple[Path, Path]:
-    """The CSV of ``bench --learning`` and its plot: ``csv`` and ``plot`` (``--csv``, ``--plot``) if given.
+    """The CSV of ``bench learning`` and its plot: ``csv`` and ``plot`` (``--csv``, ``--plot``) if given.
 
     By default ``bench-learning/<preset>.csv``, and beside it ``fraction-solved.png``
     (``evaluation-medians.png`` for the study, ``keep_training``).

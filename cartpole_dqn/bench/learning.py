@@ -1,18 +1,6 @@
-"""``cartpole-dqn bench``: how fast the package trains, and how often it learns.
+"""``cartpole-dqn bench learning``: how often, and how fast, training balances the pole over many seeds.
 
-Speed (the default): one process times, on the same machine,
-  * the package's training loop (``DQNAgent.run``, the tutorial's
-    hyperparameters unless flags change them, a replay after every step, no
-    rendering) in environment steps per second;
-  * the tutorial's own loop on a few steps: ``model.predict`` to act and the
-    literal per-sample replay of ``tutorial_reference.tutorial_replay``;
-  * the bare replay update (batched targets + one gradient step, batch 128),
-    to show how much of the loop is Python around the update.
-Each is warmed up first (TensorFlow traces and compiles a function on its
-first call, Keras builds ``predict``/``fit`` on theirs), and the warm-up is
-left out of the timings.
-
-Learning (``--learning``): per seed, what a reader of the README gets from
+Per seed, what a reader of the README gets from
 ``train --stop-when-solved``: train with evaluation after every episode until
 the kept model played 500 in every screen and confirmation episode, or
 ``--max-episodes``; record the first episode whose evaluation mean reached
@@ -24,15 +12,11 @@ same evaluation, and also records how often the evaluation stays solved after
 first solving (:func:`stays_solved_fraction`) and every evaluation's mean (one
 CSV per seed, for the plot of the median against episodes).  Seeds run in
 parallel worker processes (``--workers``); each seed is one call of
-:func:`learn_one_seed`, which trains with :func:`cartpole_dqn.training_run.train`
+:func:`learn_one_seed`, which trains with :func:`cartpole_dqn.training.train`
 (the run ``train`` makes, in a scratch folder, its printing captured); it is
 a top-level function of plain, picklable values, so
-another backend (a Ray cluster: ``cartpole_dqn.ray_cluster``) maps the same
+another backend (a Ray cluster: ``cartpole_dqn.bench.ray_cluster``) maps the same
 function and writes the same CSV.
-
-Every loop here is ``DQNAgent.run`` itself (the tutorial's is a subclass
-with the tutorial's ``act`` and ``replay``): the benchmark only stops it from
-outside, with an episode hook or a step budget on the environment.
 """
 
 from __future__ import annotations
@@ -44,173 +28,29 @@ import io
 import math
 import statistics
 import tempfile
-import time
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from cartpole_dqn.agent import DQNAgent
-from cartpole_dqn.compiled import threads_per_operation
+from cartpole_dqn.bench.progress import SeedProgress, episode_reporter
+from cartpole_dqn.bench.speed import settings_line
+from cartpole_dqn.bench.workers import map_in_processes
 from cartpole_dqn.environment import MAX_SCORE
-from cartpole_dqn.evaluation import (
+from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, Hyperparameters
+from cartpole_dqn.output_files import write_csv, written_atomically
+from cartpole_dqn.process import new_agent
+from cartpole_dqn.training.evaluation import (
     DEFAULT_CONFIRM_EPISODES,
     DEFAULT_EVAL_EPISODES,
     DEFAULT_PROOF_EPISODES,
     EVERY_EPISODE_AT_500,
     SOLVED_THRESHOLD,
-    TEST_EPISODES,
 )
-from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters, flag_of
-from cartpole_dqn.output_files import write_csv, written_atomically
-from cartpole_dqn.parallel import map_in_processes
-from cartpole_dqn.process import new_agent, prepare_process
-from cartpole_dqn.progress import SeedProgress, episode_reporter
-from cartpole_dqn.run_files import seed_evaluation_files, seed_evaluations, seed_log
-from cartpole_dqn.training_run import TrainingSettings, train
-from cartpole_dqn.tutorial_reference import TutorialAgent
+from cartpole_dqn.training.playing import TEST_EPISODES
+from cartpole_dqn.training.run import TrainingSettings, train
+from cartpole_dqn.training.run_files import seed_evaluation_files, seed_evaluations, seed_log
 
-WARMUP_STEPS = 200  # more than batch_size, so timed replays use full minibatches
-UNLIMITED_EPISODES = 10**9  # the step budget, not EPISODES, ends a timed run
 GOOD_TEST_FRACTION = 0.95  # a seed's best model is good when at least 19 of 20 test episodes reach 500
-
-
-class _BudgetSpent(Exception):
-    """Raised by the environment when a timed run has taken its steps."""
-
-
-@contextlib.contextmanager
-def _step_budget(agent, steps):
-    """Let ``agent.env`` take ``steps`` steps, then stop ``agent.run`` with _BudgetSpent."""
-    env_step = agent.env.step
-    taken = 0
-
-    def budgeted_step(action):
-        nonlocal taken
-        if taken == steps:
-            raise _BudgetSpent
-        taken += 1
-        return env_step(action)
-
-    agent.env.step = budgeted_step
-    try:
-        yield
-    except _BudgetSpent:
-        pass
-    finally:
-        del agent.env.step  # the environment's own method again
-
-
-@dataclass
-class Timing:
-    """Wall-clock and CPU seconds (all threads of this process) of one measurement."""
-
-    wall: float = 0.0
-    cpu: float = 0.0
-
-    @contextlib.contextmanager
-    def add(self):
-        wall, cpu = time.perf_counter(), time.process_time()
-        yield
-        self.wall += time.perf_counter() - wall
-        self.cpu += time.process_time() - cpu
-
-
-def time_training_loop(agent, steps) -> Timing:
-    """How long ``agent.run()`` takes for ``steps`` environment steps (its printing silenced)."""
-    timing = Timing()
-    with contextlib.redirect_stdout(io.StringIO()), timing.add(), _step_budget(agent, steps):
-        agent.run()
-    return timing
-
-
-def _warm_up_keras(tutorial):
-    states = tutorial.sample_minibatch()[0]
-    targets = tutorial.model.predict(states[:1], verbose=0)
-    tutorial.model.fit(states, np.repeat(targets, len(states), axis=0), batch_size=len(states), verbose=0)
-
-
-def time_bare_update(agent, updates) -> Timing:
-    """How long ``updates`` replay updates (targets + gradient step) take, sampling left out.
-
-    One untimed update first: the loop's replay is a different compiled call
-    (it also evaluates the next state), so this one is traced here.
-    """
-    agent.network.train_step(agent.sample_minibatch(), agent.gamma)
-    timing = Timing()
-    for _ in range(updates):
-        minibatch = agent.sample_minibatch()
-        with timing.add():
-            agent.network.train_step(minibatch, agent.gamma)
-    return timing
-
-
-def settings_line(hyperparameters) -> str:
-    """How ``hyperparameters`` differ from the tutorial's, in flags: the benchmarks' heading."""
-    changed = [
-        f"{flag_of(name)} {value}"
-        for name, value in hyperparameters.differences(DEFAULTS).items()
-        if name != "EPISODES"
-    ]
-    return "the tutorial's hyperparameters" + (f" except {', '.join(changed)}" if changed else "")
-
-
-def replay_schedule(hyperparameters) -> str:
-    """When the loop replays, in words: the benchmarks' heading."""
-    every = hyperparameters.replay_every
-    return "replay after every step" if every == 1 else f"replay after every {every}th step of an episode"
-
-
-def run_speed(hyperparameters, steps, tutorial_steps, updates, seed, out=print):
-    """Time the three things the module docstring lists; print them and the ``bench:`` line."""
-    out(f"speed: {settings_line(hyperparameters)}, {replay_schedule(hyperparameters)}, no rendering, seed {seed}")
-    with tempfile.TemporaryDirectory() as scratch:
-        model_path = Path(scratch) / "bench.h5"  # never the user's cartpole-dqn.h5
-        hyperparameters = hyperparameters.replace(EPISODES=UNLIMITED_EPISODES)
-        prepare_process(seed)
-        agent = DQNAgent(hyperparameters, seed=seed, model_path=model_path)
-        out(f"threads: {threads_per_operation()} per TensorFlow operation, for both the package and the tutorial")
-        out(f"warm-up: {WARMUP_STEPS} steps of the package's loop, not timed (tracing, first minibatches)")
-        time_training_loop(agent, WARMUP_STEPS)
-        loop = time_training_loop(agent, steps)
-        steps_per_s = steps / loop.wall
-        out(
-            f"package loop:  {steps} steps in {loop.wall:.2f} s = {steps_per_s:.1f} steps/s "
-            f"({1000 * loop.wall / steps:.2f} ms/step, CPU {1000 * loop.cpu / steps:.2f} ms/step; "
-            f"epsilon now {agent.epsilon:.3f})"
-        )
-
-        update = time_bare_update(agent, updates)
-        loop_overhead = (loop.wall / steps) / (update.wall / updates)
-        out(
-            f"bare update:   {1000 * update.wall / updates:.2f} ms (CPU {1000 * update.cpu / updates:.2f} ms; "
-            f"mean of {updates}, batch {agent.batch_size}); loop step / update = {loop_overhead:.2f} "
-            f"(CPU: {(loop.cpu / steps) / (update.cpu / updates):.2f})"
-        )
-
-        # The tutorial's loop starts from the package loop's memory and epsilon,
-        # so its replays sample full minibatches and it acts greedily as often.
-        prepare_process(seed)  # the same initial weights as the package's agent
-        tutorial = TutorialAgent(hyperparameters, seed=seed, model_path=model_path)
-        tutorial.memory = deque(agent.memory, maxlen=agent.memory.maxlen)
-        tutorial.epsilon = agent.epsilon
-        out("warm-up: one predict and one fit of a full minibatch, not timed (Keras builds both on first use)")
-        _warm_up_keras(tutorial)
-        tutorial_timing = time_training_loop(tutorial, tutorial_steps)
-    tutorial_steps_per_s = tutorial_steps / tutorial_timing.wall
-    speedup = steps_per_s / tutorial_steps_per_s
-    out(
-        f"tutorial loop: {tutorial_steps} steps in {tutorial_timing.wall:.2f} s = {tutorial_steps_per_s:.3f} steps/s "
-        f"({tutorial_timing.wall / tutorial_steps:.2f} s/step, CPU {tutorial_timing.cpu / tutorial_steps:.2f} s/step: "
-        "model.predict per sample, fit per batch)"
-    )
-    out(f"speedup: {speedup:.0f}x")
-    out(
-        f"bench: steps_per_s={steps_per_s:.1f} tutorial_steps_per_s={tutorial_steps_per_s:.4f} "
-        f"speedup={speedup:.1f} loop_overhead={loop_overhead:.3f}"
-    )
 
 
 @dataclass(frozen=True)
@@ -288,7 +128,7 @@ def learn_one_seed(task: SeedTask) -> tuple[SeedResult, list[tuple[int, float, i
             cut_hopeless_screens=not task.keep_training,
         )  # the study needs every screen's full mean
         progress = [episode_reporter(task.progress, task.seed)] if task.progress is not None else []
-        run = train(settings, episode_hooks=progress, out=lambda line: None)
+        run = train(settings, evaluation_watchers=progress, out=lambda line: None)
         if run.interrupted:
             raise KeyboardInterrupt  # no row for a seed that did not finish
         best_test = _test(task, run.files.best_model) if run.best is not None else None
@@ -377,7 +217,7 @@ def run_learning(tasks, workers, csv_path, log_dir, out=print, mapper=None, wher
     ``csv_path`` (rewritten whole, so a run stopped early keeps the seeds it
     finished), its evaluation means go to
     ``<csv name>-evals/seed<N>.csv`` and its printed lines to
-    ``log_dir``/<preset>-seed<N>.log (names: :mod:`cartpole_dqn.run_files`).
+    ``log_dir``/<preset>-seed<N>.log (names: :mod:`cartpole_dqn.training.run_files`).
     """
     first = tasks[0]
     seeds = [task.seed for task in tasks]
@@ -414,8 +254,8 @@ def run_learning(tasks, workers, csv_path, log_dir, out=print, mapper=None, wher
     return results
 
 
-def run_study(tasks, workers, csv_path, plot_path, ray=None, out=print) -> None:
-    """``bench --learning``: :func:`run_learning` on ``workers`` processes, or as Ray tasks, then the plot.
+def run_learning_benchmark(tasks, workers, csv_path, plot_path, ray=None, out=print) -> None:
+    """``bench learning``: :func:`run_learning` on ``workers`` processes, or as Ray tasks, then the plot.
 
     ``ray``: None, or a Ray cluster's address (``ray_cluster.LOCAL_RUNTIME``:
     a local runtime).  Each seed's lines go beside ``csv_path``; the plot,
@@ -425,7 +265,7 @@ def run_study(tasks, workers, csv_path, plot_path, ray=None, out=print) -> None:
     if ray is None:
         run_learning(tasks, workers, csv_path, csv_path.parent, out=out)
     else:
-        from cartpole_dqn.ray_cluster import LOCAL_RUNTIME, ray_mapper
+        from cartpole_dqn.bench.ray_cluster import LOCAL_RUNTIME, ray_mapper
 
         address = None if ray == LOCAL_RUNTIME else ray
         run_learning(
@@ -446,7 +286,7 @@ def run_study(tasks, workers, csv_path, plot_path, ray=None, out=print) -> None:
 
 def plot_fraction_solved(folder, plot):
     """The fraction of seeds solved against episodes, one curve per learning CSV in ``folder``."""
-    from cartpole_dqn import plots
+    from cartpole_dqn.training import plots
 
     curves = {}
     for path in sorted(Path(folder).glob("*.csv")):
@@ -457,7 +297,7 @@ def plot_fraction_solved(folder, plot):
 
 def plot_study(folder, plot):
     """The median evaluation mean against episodes, one curve per study CSV in ``folder``."""
-    from cartpole_dqn.plots import plot_evaluation_medians
+    from cartpole_dqn.training.plots import plot_evaluation_medians
 
     curves = {}
     for path in sorted(Path(folder).glob("*.csv")):

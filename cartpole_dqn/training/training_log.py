@@ -40,19 +40,23 @@ class TrainingLog:
         write_csv(self.csv_path, CSV_COLUMNS, self.rows)
         return False  # never asks training to stop
 
-    # -- checkpoints (cartpole_dqn.checkpoint) ---------------------------
+    # -- checkpoints (cartpole_dqn.training.checkpoint) ---------------------------
 
     checkpoint_name = "training_log"
 
     def checkpoint_state(self) -> dict:
-        return {"rows": self.rows, "seconds": time.perf_counter() - self._start}
+        rows = [dict(zip(CSV_COLUMNS, row, strict=True)) for row in self.rows]
+        return {"rows": rows, "seconds": time.perf_counter() - self._start}
 
-    def restore_checkpoint_state(self, state) -> None:
+    def restore_checkpoint_state(self, state: dict) -> None:
         """Go on from a checkpoint: its rows (the file loses any written after it), its clock."""
-        self.rows = [tuple(row) for row in state["rows"]]
+        self.rows = [tuple(row[column] for column in CSV_COLUMNS) for row in state["rows"]]
         self._start = time.perf_counter() - state["seconds"]
         if self.rows:
             write_csv(self.csv_path, CSV_COLUMNS, self.rows)
+
+    def saved_model_after(self, episode: int) -> bool:
+        return False  # it writes logs, never a model
 
     def write_plot(self, saved_episodes=(), evaluations=(), best=None) -> Path | None:
         """Draw the scores logged so far to ``plot_path``; None if none were.
@@ -61,7 +65,7 @@ class TrainingLog:
         """
         if not self.rows:
             return None
-        from cartpole_dqn.plots import plot_training_scores
+        from cartpole_dqn.training.plots import plot_training_scores
 
         plot_training_scores(self.scores, self.plot_path, saved_episodes, evaluations=evaluations, best=best)
         return self.plot_path

@@ -1,4 +1,4 @@
-"""``cartpole-dqn bench --profile``: where one step of the training loop spends its time.
+"""``cartpole-dqn bench profile``: where one step of the training loop spends its time.
 
 After the speed benchmark's warm-up, one process times, per call:
 
@@ -23,23 +23,19 @@ network, so the profile's agent is thrown away afterwards.
 from __future__ import annotations
 
 import random
-import tempfile
-from pathlib import Path
 
 import keras
 import tensorflow as tf
 
-from cartpole_dqn.agent import DQNAgent
-from cartpole_dqn.benchmark import (
-    UNLIMITED_EPISODES,
+from cartpole_dqn.bench.speed import (
     WARMUP_STEPS,
     Timing,
     replay_schedule,
+    scratch_agent,
     settings_line,
     time_training_loop,
 )
 from cartpole_dqn.compiled import compile_function, threads_per_operation
-from cartpole_dqn.process import prepare_process
 
 ROUNDS = 5
 
@@ -110,11 +106,7 @@ def _parts(agent):
 def run_profile(hyperparameters, calls: int, seed: int, out=print) -> None:
     """Time the loop step and each part of it (see the module docstring); print the table and the ``profile:`` line."""
     out(f"profile: {settings_line(hyperparameters)}, {replay_schedule(hyperparameters)}, no rendering, seed {seed}")
-    with tempfile.TemporaryDirectory() as scratch:
-        prepare_process(seed)
-        agent = DQNAgent(
-            hyperparameters.replace(EPISODES=UNLIMITED_EPISODES), seed=seed, model_path=Path(scratch) / "profile.h5"
-        )
+    with scratch_agent(hyperparameters, seed) as agent:
         out(f"threads: {threads_per_operation()} per TensorFlow operation; batch {agent.batch_size}")
         out(f"warm-up: {WARMUP_STEPS} steps of the loop and one call of each part, not timed")
         time_training_loop(agent, WARMUP_STEPS)

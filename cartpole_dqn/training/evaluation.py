@@ -66,25 +66,24 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import astuple, dataclass, fields, replace
+from collections.abc import Callable
+from dataclasses import asdict, astuple, fields, replace
 from fractions import Fraction
 from pathlib import Path
 
 import gymnasium as gym
-import numpy as np
 
-from cartpole_dqn.environment import ENV_ID, MAX_SCORE, make_env
-from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH
+from cartpole_dqn.environment import ENV_ID, MAX_SCORE, make_env, play_greedy
 from cartpole_dqn.number_types import COUNT, COUNT_OR_OFF, RealNumber, check_flag
 from cartpole_dqn.output_files import write_csv
-from cartpole_dqn.run_files import RunFiles
-from cartpole_dqn.summary import models_summary, unsolved_line
+from cartpole_dqn.training.evaluation_record import EvaluationRecord, solves
+from cartpole_dqn.training.summary import models_summary, unsolved_line
+from cartpole_dqn.training.watch_line import play_best_command
 
 DEFAULT_EVAL_EPISODES = 10
 DEFAULT_CONFIRM_EPISODES = 30
 DEFAULT_PROOF_EPISODES = 100
 DEFAULT_EVAL_EVERY = 1
-TEST_EPISODES = 20  # greedy episodes of the test command; the tutorial shows 20
 # CartPole-v1's own bar for "solved" (475): the mean of first_reached, and --stop-when-solved 475's.
 _REWARD_THRESHOLD = gym.spec(ENV_ID).reward_threshold
 assert _REWARD_THRESHOLD is not None, f"{ENV_ID} is registered with its reward threshold"
@@ -99,47 +98,21 @@ EVERY_EPISODE_AT_500 = float(MAX_SCORE)
 CONFIRM_SEED = 2_000_000
 
 
-def play_greedy(q_values, envs, seeds, give_up=None) -> tuple[list[int], int]:
-    """Play one greedy episode in each of ``envs`` at once; return their lengths and how many ended.
-
-    ``q_values`` maps a batch of states to Q-values (``DQNAgent.q_values``).
-    Each env is reset with its seed from ``seeds`` (None keeps its random
-    stream going).  The unfinished episodes share one network call per step,
-    so ten episodes cost little more than one.  ``give_up``, if given, sees
-    the scores of the episodes that have ended whenever more end while others
-    still play; when it returns True, play stops: the episodes still playing
-    keep the steps they lasted so far as their lengths.
-    """
-    states = [env.reset(seed=seed)[0] for env, seed in zip(envs, seeds, strict=True)]
-    scores = [0] * len(envs)
-    playing = list(range(len(envs)))
-    while playing:
-        q = np.asarray(q_values(np.asarray([states[k] for k in playing], dtype=np.float32)))
-        still_playing = []
-        for k, action in zip(playing, np.argmax(q, axis=1), strict=True):
-            states[k], _, terminated, truncated, _ = envs[k].step(int(action))
-            scores[k] += 1
-            if not (terminated or truncated):
-                still_playing.append(k)
-        if still_playing and len(still_playing) < len(playing) and give_up is not None:
-            ended = [score for k, score in enumerate(scores) if k not in still_playing]
-            if give_up(ended):
-                return scores, len(ended)
-        playing = still_playing
-    return scores, len(envs)
-
-
 class GreedyEpisodes:
-    """A fixed set of greedy episodes, one seeded starting state each, replayable on any network."""
+    """A fixed set of greedy episodes, one seeded starting state each, replayable on any network.
 
-    def __init__(self, episodes: int, first_seed: int):
+    ``make_env(render)`` makes each episode's environment (CartPole-v1 unless a test gives another).
+    """
+
+    def __init__(self, episodes: int, first_seed: int, make_env: Callable[[str], gym.Env] = make_env):
         self.seeds = [first_seed + i for i in range(episodes)]
+        self._make_env = make_env
         self._envs: list[gym.Env] | None = None  # made when first played: a run may never need them
 
     def play(self, q_values, give_up=None) -> tuple[list[int], int]:
         """The episodes' lengths and how many ended: see :func:`play_greedy`."""
         if self._envs is None:
-            self._envs = [make_env("none") for _ in self.seeds]
+            self._envs = [self._make_env("none") for _ in self.seeds]
         return play_greedy(q_values, self._envs, self.seeds, give_up)
 
     def close(self):
@@ -150,58 +123,6 @@ class GreedyEpisodes:
 
 def _mean(scores) -> float:
     return sum(scores) / len(scores)
-
-
-@dataclass(frozen=True)
-class EvaluationRecord:
-    """One evaluation: after which training episode, its screen, and its confirmation if it was a candidate."""
-
-    episode: int  # the training episode after which the network was evaluated
-    mean: float  # mean score of the screen's greedy episodes
-    at500: int  # screen episodes that reached 500
-    episodes: int  # screen episodes played
-    confirm_mean: float | None  # mean of the confirmation episodes; None: not a candidate
-    confirm_at500: int | None
-    confirm_episodes: int  # 0 when not a candidate; the proof's episodes included when it played them
-    best: float  # the best model's score after this evaluation (mean over its screen and confirmation)
-    saved: bool  # this network became the best model
-    # Screen episodes that ended: fewer than ``episodes`` when the screen was cut short (it could no longer be a
-    # candidate), and then ``mean`` counts the steps the unfinished ones had lasted, a lower bound.  None: a record
-    # from before screens were cut, played to the end.
-    finished: int | None = None
-
-    @property
-    def cut_short(self) -> bool:
-        return self.finished is not None and self.finished < self.episodes
-
-    @property
-    def score(self) -> float | None:
-        """Mean over the screen and the confirmation episodes; None without a confirmation."""
-        if self.confirm_mean is None:
-            return None
-        total = self.mean * self.episodes + self.confirm_mean * self.confirm_episodes
-        return total / (self.episodes + self.confirm_episodes)
-
-    @property
-    def total_at500(self) -> int | None:
-        """Screen and confirmation episodes that reached 500; None without a confirmation."""
-        return None if self.confirm_at500 is None else self.at500 + self.confirm_at500
-
-    @property
-    def all_at500(self) -> bool:
-        """Every screen and confirmation episode reached 500: what ``train --stop-when-solved`` waits for."""
-        return self.total_at500 is not None and self.total_at500 == self.episodes + self.confirm_episodes
-
-    @property
-    def rank(self) -> tuple[Fraction, float]:
-        """How the best model is chosen: the largest fraction of episodes at 500, then the highest mean.
-
-        A fraction, not a count: a record with a proof has more episodes than one without.  Only a confirmed
-        record has a rank."""
-        total_at500, score = self.total_at500, self.score
-        if total_at500 is None or score is None:
-            raise ValueError("only a confirmed evaluation has a rank")
-        return Fraction(total_at500, self.episodes + self.confirm_episodes), score
 
 
 class Evaluator:
@@ -216,7 +137,7 @@ class Evaluator:
     given; 500: every episode).  ``threshold`` (default: ``stop_at``, else
     475) is the mean whose first screen is ``first_reached``.  Screens that
     can no longer be candidates are cut short unless ``cut_hopeless_screens``
-    is False (see the module's docstring).
+    is False (see the module's docstring).  ``make_env(render)`` makes the environments of its greedy episodes.
     """
 
     def __init__(
@@ -233,6 +154,7 @@ class Evaluator:
         seed=EVAL_SEED,
         confirm_seed=CONFIRM_SEED,
         cut_hopeless_screens=True,
+        make_env: Callable[[str], gym.Env] = make_env,
     ):
         check_flag("--eval-episodes", episodes, COUNT)
         check_flag("--confirm-episodes", confirm_episodes, COUNT)
@@ -247,18 +169,18 @@ class Evaluator:
         # The bar for "this screen reached the threshold" (first_reached), with or without stopping.
         self.threshold = threshold if threshold is not None else stop_at if stop_at is not None else SOLVED_THRESHOLD
         self.log_path = Path(log_path) if log_path is not None else None
-        self.screen = GreedyEpisodes(episodes, seed)
-        self.confirmation = GreedyEpisodes(confirm_episodes, confirm_seed)
-        self.proof = GreedyEpisodes(proof_episodes, confirm_seed + confirm_episodes)
+        self.screen = GreedyEpisodes(episodes, seed, make_env)
+        self.confirmation = GreedyEpisodes(confirm_episodes, confirm_seed, make_env)
+        self.proof = GreedyEpisodes(proof_episodes, confirm_seed + confirm_episodes, make_env)
         self.records: list[EvaluationRecord] = []
-        self.best = None  # the record of the kept model
-        self.first_reached = None  # the first screen whose mean reached the threshold
-        self.stopped_at = None  # the evaluation whose model stopped training
+        self.best: EvaluationRecord | None = None  # the record of the kept model
+        self.first_reached: EvaluationRecord | None = None  # the first screen whose mean reached the threshold
+        self.stopped_at: EvaluationRecord | None = None  # the evaluation whose model stopped training
         self.seconds = 0.0  # wall time spent evaluating and saving: the cost of evaluation
 
     @property
     def best_score(self) -> float:
-        return self.best.score if self.best is not None else -math.inf
+        return self.best.rank[1] if self.best is not None else -math.inf  # the best model is always confirmed
 
     def due(self, episode: int, score: int) -> bool:
         return score >= MAX_SCORE or (episode + 1) % self.every == 0
@@ -271,10 +193,7 @@ class Evaluator:
             return True
         if best.all_at500:
             return False
-        # Fractions compared without division: screen_at500 / episodes against total_at500 / best's episodes.
-        screen_500s = screen_at500 * (best.episodes + best.confirm_episodes)
-        best_500s = best.total_at500 * self.screen_size
-        return screen_500s > best_500s or (screen_500s == best_500s and screen_mean >= best.score)
+        return (Fraction(screen_at500, self.screen_size), screen_mean) >= best.rank
 
     @property
     def screen_size(self) -> int:
@@ -338,22 +257,22 @@ class Evaluator:
         if self.log_path is not None:  # rewritten whole, atomically; nothing before the first evaluation
             write_csv(self.log_path, [f.name for f in fields(EvaluationRecord)], map(astuple, self.records))
 
-    # -- checkpoints (cartpole_dqn.checkpoint) ---------------------------
+    # -- checkpoints (cartpole_dqn.training.checkpoint) ---------------------------
 
     checkpoint_name = "evaluation"
 
     def checkpoint_state(self) -> dict:
-        return {"records": [astuple(r) for r in self.records]}
+        return {"records": [asdict(r) for r in self.records]}
 
-    def restore_checkpoint_state(self, state) -> None:
+    def restore_checkpoint_state(self, state: dict) -> None:
         """Go on from a checkpoint: its records, and so its best model (a resumed run saves only a better one)."""
-        self.records = [EvaluationRecord(*record) for record in state["records"]]
+        self.records = [EvaluationRecord(**record) for record in state["records"]]
         self.best = next((r for r in reversed(self.records) if r.saved), None)
         self.first_reached = next((r for r in self.records if r.mean >= self.threshold), None)
         if self.records:
             self._write_log()
 
-    def saved_model_after(self, episode) -> bool:
+    def saved_model_after(self, episode: int) -> bool:
         """Whether the evaluation after ``episode`` saved the best model (the checkpoint follows it)."""
         return bool(self.records) and self.records[-1].episode == episode and self.records[-1].saved
 
@@ -384,11 +303,6 @@ class Evaluator:
         self.proof.close()
 
 
-def solves(record: EvaluationRecord, threshold: float) -> bool:
-    """Both the screen and the confirmation of this evaluation reached ``threshold``."""
-    return record.confirm_mean is not None and min(record.mean, record.confirm_mean) >= threshold
-
-
 def _at500(scores) -> int:
     return sum(score >= MAX_SCORE for score in scores)
 
@@ -400,38 +314,3 @@ def _evaluation_line(record: EvaluationRecord) -> str:
         f"confirm={record.confirm_mean:.1f} at{MAX_SCORE}={record.confirm_at500}/{record.confirm_episodes} "
         f"best={record.best:.1f}" + (" saved" if record.saved else "")
     )
-
-
-def watch_line(model_path, model_written: bool, best_path=None, evaluation_on: bool = False) -> str:
-    """The last line of ``train``: which file to watch, and the command that plays it.
-
-    ``best_path`` is the best model if this run wrote one; else the tutorial's
-    ``model_path``, if ``model_written``; else nothing, and why (with
-    ``evaluation_on``, the run was stopped before its first evaluation ended).
-    """
-    if best_path is not None:
-        return f"watch the best model ({best_path}): {play_best_command(model_path, best_path)}"
-    if model_written:
-        return f"watch the model ({model_path}): cartpole-dqn test" + _model_flag(model_path)
-    if evaluation_on:
-        return f"nothing to watch: no episode reached {MAX_SCORE} and no evaluation finished; train longer"
-    return (
-        f"nothing to watch: no episode reached {MAX_SCORE} and evaluation was off; "
-        "train again with evaluation on (the default)"
-    )
-
-
-def play_best_command(model_path, best_path) -> str:
-    """The command that plays the best model at ``best_path``, saved by a run of ``model_path``."""
-    if Path(best_path) == RunFiles.for_model(model_path).best_model:
-        return test_best_command(model_path)
-    return f"cartpole-dqn test --model {best_path}"
-
-
-def test_best_command(model_path) -> str:
-    """The command that plays the best model saved beside ``model_path``."""
-    return "cartpole-dqn test --best" + _model_flag(model_path)
-
-
-def _model_flag(model_path) -> str:
-    return "" if Path(model_path) == Path(DEFAULT_MODEL_PATH) else f" --model {model_path}"

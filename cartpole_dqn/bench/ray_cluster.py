@@ -1,7 +1,7 @@
-"""``bench --learning --ray [ADDRESS]``: the learning benchmark's seeds as Ray tasks.
+"""``bench learning --ray [ADDRESS]``: the learning benchmark's seeds as Ray tasks.
 
 Ray is the usual engine for spreading RL seeds over machines.  Each seed is
-the same :func:`cartpole_dqn.benchmark.learn_one_seed` call the worker
+the same :func:`cartpole_dqn.bench.learning.learn_one_seed` call the worker
 processes make, run as a Ray task, so the CSV is the same.  Ray is an optional
 extra (``pip install -e ".[ray]"`` in a checkout, ``INSTALL_RAY``); every machine of a cluster needs
 this package installed.  This module imports neither Ray nor TensorFlow until
@@ -18,14 +18,13 @@ Ray's rule and, when a cluster refuses, says what to set.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import socket
-import sys
-import tempfile
 from urllib.parse import urlsplit
 
+from cartpole_dqn.bench.workers import run_in_worker
 from cartpole_dqn.errors import UserError, install_hint
+from cartpole_dqn.process import stderr_parked
 
 INSTALL_RAY = install_hint("ray")
 LOCAL_RUNTIME = ""  # --ray without an address: a local Ray runtime for this run
@@ -65,35 +64,22 @@ def _host_and_port(address: str) -> tuple[str | None, int | None]:
     return (parts.hostname, port) if parts.hostname and port else (None, None)
 
 
-def learn_one_seed_quietly(task):
-    """``learn_one_seed`` in a Ray worker, which imports TensorFlow without its start-up chatter first."""
-    from cartpole_dqn.process import import_tensorflow_quietly
-
-    import_tensorflow_quietly()
-    from cartpole_dqn.benchmark import learn_one_seed
-
-    return learn_one_seed(task)
-
-
 def ray_mapper(address: str | None):
     """Join the cluster at ``address`` (None: start a local runtime); return a ``mapper(function, tasks)`` for
-    ``benchmark.run_learning``: one Ray task per seed, yielded as each finishes.
+    ``learning.run_learning``: one Ray task per task, yielded as each finishes.
 
     Joining comes first, so a refusal is a UserError before the study prints
-    anything.  ``function`` must be ``learn_one_seed``: the Ray task is
-    :func:`learn_one_seed_quietly`, which calls it.
+    anything.  Each Ray task readies its worker as a local worker process is readied
+    (:func:`~cartpole_dqn.bench.workers.run_in_worker`), then runs ``function``.
     """
     import ray
 
     _join(ray, address)
 
     def mapper(function, tasks):
-        from cartpole_dqn.benchmark import learn_one_seed
-
-        assert function is learn_one_seed, "a Ray task imports TensorFlow quietly, then runs learn_one_seed"
         try:
-            remote = ray.remote(num_cpus=1)(learn_one_seed_quietly)
-            pending = [remote.remote(task) for task in tasks]
+            remote = ray.remote(num_cpus=1)(run_in_worker)
+            pending = [remote.remote(function, task) for task in tasks]
             while pending:
                 finished, pending = ray.wait(pending, num_returns=1)
                 yield ray.get(finished[0])
@@ -107,32 +93,13 @@ def _join(ray, address: str | None) -> None:
     # A local runtime without its dashboard; the workers' own output stays in Ray's logs, as each seed's
     # lines go to its log file.
     local = {"include_dashboard": False} if address is None else {}
-    with _native_stderr_held():
+    # Ray's C++ client logs to file descriptor 2: a cluster that refuses a driver gets a warning a second
+    # for about 20 s, and the refusal's one line says it all.
+    with stderr_parked(show_if_raised=False):
         try:
             ray.init(address=address, log_to_driver=False, logging_level="ERROR", **local)
         except ConnectionError as exc:
             raise _refusal(address, exc) from None
-
-
-@contextlib.contextmanager
-def _native_stderr_held():
-    """Hold what this process writes to its stderr (file descriptor 2, where Ray's C++ client logs) meanwhile;
-    pass it on unless the block raises.
-
-    A cluster that refuses a driver gets a warning a second from Ray's client
-    for about 20 s; the refusal's one line says it all.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile(mode="w+") as held:
-        os.dup2(held.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        held.seek(0)
-        sys.stderr.write(held.read())
 
 
 def _refusal(address: str | None, exc: ConnectionError) -> UserError:

@@ -13,16 +13,18 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cartpole_dqn import checkpoint
 from cartpole_dqn.environment import make_env
 from cartpole_dqn.errors import UserError
-from cartpole_dqn.evaluation import test_best_command
 from cartpole_dqn.hyperparameters import Hyperparameters
 from cartpole_dqn.output_files import check_file, check_plot_path
 from cartpole_dqn.pretrained import PRETRAINED_MODEL
 from cartpole_dqn.process import new_agent
-from cartpole_dqn.run_files import RunFiles
-from cartpole_dqn.summary import summarize_test
+from cartpole_dqn.training import checkpoint
+from cartpole_dqn.training.run_files import RunFiles
+from cartpole_dqn.training.summary import summarize_test
+from cartpole_dqn.training.watch_line import test_best_command
+
+TEST_EPISODES = 20  # greedy episodes of the test command; the tutorial shows 20
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ def play(
 
     ``gif``: record them to this animated GIF; ``plot``: draw their scores
     to this file (its suffix names the format).  Both names are checked
-    before anything is played.  ``agent_factory``: as ``training_run.train``'s.
+    before anything is played.  ``agent_factory``: as ``cartpole_dqn.training.train``'s.
     """
     if gif:
         check_file(gif, "--gif")
@@ -76,7 +78,7 @@ def play(
         check_plot_path(plot, "--plot")
     recorder = None
     if gif:
-        from cartpole_dqn.gif_recorder import recording_env
+        from cartpole_dqn.training.gif_recorder import recording_env
 
         # It also shows the frames in a window with --render human.
         env, recorder = recording_env(render)
@@ -94,7 +96,7 @@ def play(
     if recorder is not None and recorder.frames:
         print(f"recording: {recorder.save(gif)}", flush=True)
     if plot and agent.scores:
-        from cartpole_dqn.plots import plot_test_scores
+        from cartpole_dqn.training.plots import plot_test_scores
 
         print(f"score plot: {plot_test_scores(agent.scores, plot)}", flush=True)
     return PlayResult(list(agent.scores), interrupted)

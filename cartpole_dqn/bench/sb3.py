@@ -1,4 +1,4 @@
-"""``cartpole-dqn bench --against-sb3``: the package's training loop beside Stable-Baselines3's DQN.
+"""``cartpole-dqn bench sb3``: the package's training loop beside Stable-Baselines3's DQN.
 
 Two worker processes, one training with ``DQNAgent.run`` and one with
 Stable-Baselines3's ``DQN``, are warmed up and then take turns: the package
@@ -40,13 +40,11 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import multiprocessing
-import tempfile
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
+from cartpole_dqn.bench.workers import available_cores, start_worker
 from cartpole_dqn.errors import UserError, install_hint
-from cartpole_dqn.parallel import available_cores
 
 INSTALL_SB3 = install_hint("sb3")
 WARMUP_STEPS = 200  # as the speed benchmark's: more than a minibatch, tracing and first calls left out
@@ -60,7 +58,7 @@ def check_sb3_installed() -> None:
         except ValueError:  # a module set to None in sys.modules
             found = False
         if not found:
-            raise UserError(f"--against-sb3 needs Stable-Baselines3, which is not installed here: {INSTALL_SB3}")
+            raise UserError(f"bench sb3 needs Stable-Baselines3, which is not installed here: {INSTALL_SB3}")
 
 
 @dataclass
@@ -82,19 +80,11 @@ class PackageSide:
     name = "package"
 
     def __init__(self, hyperparameters, seed: int, sb3_threads: int):
-        from cartpole_dqn.process import import_tensorflow_quietly, prepare_process
+        start_worker()
+        from cartpole_dqn.bench.speed import scratch_agent
 
-        import_tensorflow_quietly()
-        from cartpole_dqn.agent import DQNAgent
-        from cartpole_dqn.benchmark import UNLIMITED_EPISODES
-
-        self._scratch = tempfile.TemporaryDirectory()
-        prepare_process(seed)
-        self.agent = DQNAgent(
-            hyperparameters.replace(EPISODES=UNLIMITED_EPISODES),
-            seed=seed,
-            model_path=Path(self._scratch.name) / "bench.h5",
-        )
+        self._scratch = contextlib.ExitStack()  # the agent's scratch folder lives as long as this side
+        self.agent = self._scratch.enter_context(scratch_agent(hyperparameters, seed))
 
     def threads(self) -> str:
         from cartpole_dqn.compiled import threads_per_operation
@@ -102,7 +92,7 @@ class PackageSide:
         return f"TensorFlow: {threads_per_operation()} thread(s) per operation, inter-op {_inter_op_threads()}"
 
     def run(self, steps: int) -> Turn:
-        from cartpole_dqn.benchmark import time_training_loop
+        from cartpole_dqn.bench.speed import time_training_loop
 
         iterations = self.agent.model.optimizer.iterations
         before = int(iterations.numpy())

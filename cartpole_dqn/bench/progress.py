@@ -1,4 +1,4 @@
-"""``bench --learning``'s live progress: one tqdm bar per seed on stderr, episodes done and best evaluation so far.
+"""``bench learning``'s live progress: one tqdm bar per seed on stderr, episodes done and best evaluation so far.
 
 Seeds train in worker processes; each reports through a queue of a
 multiprocessing manager, which the task carries, fed by an episode hook
@@ -19,24 +19,26 @@ import threading
 
 from tqdm import tqdm
 
-from cartpole_dqn.evaluation import Evaluator
+from cartpole_dqn.training.evaluation import Evaluator
 
 _DONE = None  # put on the queue when every seed has finished
 
 
 def episode_reporter(queue, seed: int):
-    """An episode hook that puts (seed, episodes done, best evaluation mean so far) on ``queue``.
+    """A maker, for ``train(evaluation_watchers=...)``, of the episode hook that puts (seed, episodes done, best
+    evaluation mean so far) on ``queue``.
 
-    It reads the run's Evaluator among the agent's hooks (none: no mean), draws
-    no random number and leaves the agent alone, so training is the same with
-    it or without.
+    The hook reads the ``evaluator`` it is given (None: no mean), draws no
+    random number and leaves the agent alone, so training is the same with it or without.
     """
 
-    def report(agent, episode, score):
-        evaluator = next((hook for hook in agent.episode_hooks if isinstance(hook, Evaluator)), None)
-        queue.put((seed, len(agent.scores), _best_mean(evaluator.records if evaluator is not None else ())))
+    def watching(evaluator: Evaluator | None):
+        def report(agent, episode, score):
+            queue.put((seed, len(agent.scores), _best_mean(evaluator.records if evaluator is not None else ())))
 
-    return report
+        return report
+
+    return watching
 
 
 def _best_mean(records):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cartpole_dqn.environment import MAX_SCORE
-from cartpole_dqn.routes import SOLVES_SOONEST, STAYS_LEARNED, stays_learned_figures
+from cartpole_dqn.training.routes import SOLVES_SOONEST, STAYS_LEARNED, stays_learned_figures
 
 
 def training_summary(scores, seconds: float, saved_path, interrupted: bool = False) -> str:
@@ -84,7 +84,7 @@ def unsolved_line(best_evaluation, best_path, play_command: str, solved_means: d
     ``EvaluationRecord``-like record with episode, total_at500, episodes, confirm_episodes, or None), its fraction
     at 500 and ``play_command``, against what solved means: ``solved_means`` maps each kind of evaluation episode
     (screen, confirmation, proof) to how many a solved model plays.  The second names the route that solves
-    soonest and the one that stays learned, with what the studies measured (``cartpole_dqn.routes``).
+    soonest and the one that stays learned, with what the studies measured (``cartpole_dqn.training.routes``).
     """
     solved_total = sum(solved_means.values())
     kinds = [f"{count} {kind}" for kind, count in solved_means.items() if count]

@@ -4,7 +4,8 @@ The network maps a CartPole state (4 numbers) to one Q-value per action
 (2 numbers): Dense 512 -> 256 -> 64 with ReLU, Dropout(0.5) after each hidden
 layer, a linear output, mean squared error and Adam.  The ``dqn-script``
 preset drops the Dropout, initialises with he_uniform and uses RMSprop;
-``--loss huber`` swaps the mean squared error for the Huber loss.
+``--loss huber`` swaps the mean squared error for the Huber loss; ``--dueling``
+ends it in the dueling head of the author's lessons 3-5 (:mod:`cartpole_dqn.dueling`).
 
 Saving writes beside the target and renames, so an interrupted save never
 destroys the previous model.  Loading recompiles the network, because in
@@ -25,6 +26,7 @@ from keras.layers import Dense, Dropout, Input
 from keras.models import Model
 
 from cartpole_dqn import foreign_models
+from cartpole_dqn.dueling import dueling_q_values
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.hyperparameters import DEFAULTS, flag_of
 from cartpole_dqn.output_files import written_atomically
@@ -43,7 +45,12 @@ def OurModel(input_shape, action_space, hyperparameters=DEFAULTS):
         if hyperparameters.dropout:
             X = Dropout(hyperparameters.dropout)(X)
     # Keras 3 rejects numpy integers for a layer size, and gymnasium gives one.
-    X = _dense(int(action_space), "linear", hyperparameters.kernel_initializer)(X)
+    if hyperparameters.dueling != "off":  # the author's lessons 3-5; "batch-mean" or "state-mean"
+        X = dueling_q_values(
+            X, int(action_space), hyperparameters.kernel_initializer, hyperparameters.dueling.removesuffix("-mean")
+        )
+    else:
+        X = _dense(int(action_space), "linear", hyperparameters.kernel_initializer)(X)
     # "CartPole model" in the tutorial: TensorFlow refuses a space in the name
     # scope that training in a compiled function opens.
     model = Model(inputs=X_input, outputs=X, name="CartPole_model")

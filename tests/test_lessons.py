@@ -11,8 +11,10 @@ import random
 import numpy as np
 import pytest
 
+from cartpole_dqn import checkpoint
 from cartpole_dqn.agent import DQNAgent
 from cartpole_dqn.compiled import CompiledQNetwork, minibatch_arrays
+from cartpole_dqn.dueling import DuelingHead
 from cartpole_dqn.hyperparameters import PRESETS
 from cartpole_dqn.lesson_reference import (
     LessonMemory,
@@ -22,9 +24,11 @@ from cartpole_dqn.lesson_reference import (
     lesson_dueling_model,
     per_lesson_replay_targets,
 )
+from cartpole_dqn.model import load_model
 from cartpole_dqn.prioritized_memory import PrioritizedMemory
 from cartpole_dqn.tutorial_reference import ddqn_lesson_targets
 from conftest import fill_memory, seeded_agent
+from test_checkpoint import episode_lines, finish, kill_after, start
 
 DUELING = PRESETS["dueling-ddqn"]
 
@@ -214,3 +218,66 @@ def test_lesson_sum_tree_reference_stores_in_his_layout():
     tree = LessonSumTree(3)  # leaves 2, 3, 4: the first transition is the rightmost leaf of the walk
     tree.add(1.0, "a")
     assert tree.tree.tolist() == [1.0, 0.0, 1.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("suffix", [".h5", ".keras"])
+def test_a_dueling_model_saves_and_loads_safely_as_a_plain_keras_file(dueling_agent, tmp_path, suffix):
+    path = tmp_path / f"dueling{suffix}"
+    dueling_agent.save(path)
+    loaded = load_model(path, 4, 2)  # safe_mode: no Lambda, only the package's registered layer
+    head = loaded.layers[-1]
+    assert isinstance(head, DuelingHead) and head.mixes_batch
+    states = minibatch_arrays(list(dueling_agent.memory)[:32]).states
+    np.testing.assert_array_equal(loaded(states, training=False), dueling_agent.q_values(states))
+
+
+@pytest.mark.slow
+def test_test_plays_a_saved_dueling_model_and_refuses_the_lessons_lambda_file_in_one_line(
+    dueling_agent, tmp_path, cli, cli_error
+):
+    dueling_agent.save(tmp_path / "dueling.h5")
+    result = cli("test", "--model", "dueling.h5", "--render", "none", "--episodes", 2, "--seed", 0)
+    assert result.returncode == 0, result.stderr
+    assert "test: reached 500 in" in result.stdout
+    lesson_dueling_model(dueling_agent.model).save(tmp_path / "lesson.h5")
+    line = cli_error("test", "--model", "lesson.h5", "--render", "none", before_tensorflow=False)
+    assert line.startswith("cartpole-dqn: error: lesson.h5 is not a readable Keras model (")
+
+
+def test_a_checkpoint_restores_the_prioritized_memory_bit_for_bit(tmp_path):
+    hyperparameters = PRESETS["per-d3qn"].replace(EPISODES=2, importance_sampling=True)
+    agent = seeded_agent(hyperparameters, seed=5)
+    agent.run()
+    checkpoint.save(agent, tmp_path / "per.ckpt")
+    state = {name: array.copy() for name, array in agent.memory.state().items()}
+    assert state["position"].tolist() == [sum(agent.scores), sum(agent.scores)] and state["beta"] > 0.4
+    agent.EPISODES, agent.resume_episode = 4, 2  # the same agent goes on: what a reloaded one must do
+    expected = agent.run()[2:]
+
+    random.seed(0)
+    np.random.seed(0)  # the reloaded agent's streams come from the file, not from here
+    reloaded = DQNAgent(hyperparameters.replace(EPISODES=4), seed=5)
+    reloaded.load(tmp_path / "per.ckpt")
+    for name, array in state.items():
+        np.testing.assert_array_equal(reloaded.memory.state()[name], array, err_msg=name)
+    assert reloaded.run()[2:] == expected
+    np.testing.assert_array_equal(reloaded.memory.tree, agent.memory.tree)
+    assert reloaded.memory.beta == agent.memory.beta
+
+
+@pytest.mark.slow
+def test_a_killed_per_d3qn_run_resumes_as_the_uninterrupted_run(tmp_path):
+    whole = start(tmp_path, "--model", "whole.h5", "--preset", "per-d3qn")
+    kill_after(start(tmp_path, "--model", "killed.h5", "--preset", "per-d3qn"), 7)
+    first = episode_lines(finish(whole))
+    out = finish(start(tmp_path, "--model", "killed.h5", "--preset", "per-d3qn", "--resume"))
+    head, *rest = out.splitlines()
+    assert head.startswith("resumed from killed.ckpt after episode ")
+    resumed_lines = episode_lines("\n".join(rest))
+    assert resumed_lines == first[first.index(resumed_lines[0]) :] and len(resumed_lines) < len(first)
+    whole_ckpt, killed_ckpt = (checkpoint.read(tmp_path / name)[1] for name in ("whole.ckpt", "killed.ckpt"))
+    assert {name for name in whole_ckpt if name.startswith("prioritized_memory/")} == {
+        f"prioritized_memory/{name}" for name in PrioritizedMemory(1, 4).state()
+    }
+    for name, array in whole_ckpt.items():  # weights, the optimizer, the tree and its transitions
+        np.testing.assert_array_equal(killed_ckpt[name], array, err_msg=name)

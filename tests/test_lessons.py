@@ -33,6 +33,38 @@ from test_checkpoint import episode_lines, finish, kill_after, start
 DUELING = PRESETS["dueling-ddqn"]
 
 
+def test_each_lesson_is_the_one_before_with_its_change_spelled_out():
+    """Against the scripts' values (lesson 2 is the ddqn preset; each keeps CartPole-v1's 500-step limit)."""
+    assert DUELING.differences(PRESETS["ddqn"]) == {"dueling": "batch-mean"}
+    assert PRESETS["d3qn-egreedy"].differences(DUELING) == {
+        "train_start": 32,  # replay once the memory holds a minibatch
+        "epsilon_decay_at": "act",
+        "epsilon_decay_rate": 0.0005,  # 0.01 + 0.99 * exp(-0.0005 * step)
+    }
+    assert PRESETS["per-d3qn"].differences(DUELING) == {
+        "memory_size": 10000,
+        "train_start": 0,  # no check at all: replay from the first step, 32 draws from what there is
+        "epsilon_decay_at": "act",
+        "epsilon_decay": 0.9995,  # epsilon *= 1 - 0.0005 before each action (the exponential switch is misspelt)
+        "prioritized_replay": True,
+    }
+    per = PRESETS["per-d3qn"]
+    assert (per.per_alpha, per.per_offset, per.per_error_clip, per.importance_sampling) == (0.6, 0.01, 1.0, False)
+    assert (per.per_beta, per.per_beta_increment) == (0.4, 0.001)  # declared in PER.py, unused there
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"epsilon_decay_rate": 0.001}, "--epsilon-decay-rate needs --epsilon-decay-at act"),
+        ({"importance_sampling": True}, "--importance-sampling needs --prioritized-replay"),
+    ],
+)
+def test_lesson_options_out_of_place_are_refused(cli_error, changes, message):
+    flags = [f"--{name.replace('_', '-')}" + ("" if value is True else f"={value}") for name, value in changes.items()]
+    assert cli_error("train", *flags) == f"cartpole-dqn: error: {message}"
+
+
 @pytest.fixture(scope="module")
 def dueling_agent():
     """A dueling-ddqn agent whose online network has moved away from its target network, in a seeded process."""

@@ -21,7 +21,7 @@ import math
 import random
 from collections import deque
 from collections.abc import Callable
-from typing import Protocol, SupportsFloat, cast
+from typing import Protocol, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
@@ -145,7 +145,7 @@ class DQNAgent:
             return None
         upcoming = self.memory[-1][3]
         if isinstance(self.memory, PrioritizedMemory):
-            draw = self.memory.sample(self.batch_size)
+            draw = self.memory.sample(self.batch_size)  # by priority; the loss weighted if importance_sampling
             q_upcoming, errors = self.network.prioritized_train_step_then_q(
                 draw.minibatch, self.gamma, upcoming, draw.weights
             )
@@ -280,9 +280,10 @@ class DQNAgent:
         return model_io.q_values_in_numpy(self.model) or self.q_values
 
     def sample_minibatch(self) -> Minibatch:
-        """The tutorial's uniform sample of the memory (a deque: every recipe but prioritized replay), as arrays."""
-        memory = cast(deque, self.memory)
-        return minibatch_arrays(random.sample(memory, min(len(memory), self.batch_size)))
+        """The tutorial's uniform sample of the memory as arrays; a prioritized memory's draw by priority."""
+        if isinstance(self.memory, PrioritizedMemory):
+            return self.memory.sample(self.batch_size).minibatch
+        return minibatch_arrays(random.sample(self.memory, min(len(self.memory), self.batch_size)))
 
     def reward_to_store(self, reward: SupportsFloat, terminated: bool, truncated: bool) -> float:
         """The environment's reward, or done_reward for the step that ends the episode.

@@ -186,28 +186,45 @@ class PrioritizedMemory:
         self.tree[ancestors] += change
 
     def _add_to_ancestors(self, leaves: np.ndarray, change: np.ndarray) -> None:
-        # Level by level from the deepest, each sum receiving its changes in the order of the minibatch
-        # (np.add.at adds repeated indices one after the other), as one leaf after the other would.
+        # Every ancestor of every leaf in one np.add.at, leaf after leaf: it adds repeated indices one after the
+        # other, so each sum receives its changes in the order of the minibatch, as one update after the other would.
         depths = self._leaf_depth[leaves - (self.capacity - 1)]
-        for depth in range(int(depths.max()) - 1, -1, -1):
-            below = depths > depth
-            ancestors = ((leaves[below] + 1) >> (depths[below] - depth)) - 1
-            np.add.at(self.tree, ancestors, change[below])
+        shifts = depths[:, None] - np.arange(depths.max())
+        above = shifts > 0
+        ancestors = ((leaves[:, None] + 1) >> np.maximum(shifts, 0)) - 1
+        np.add.at(self.tree, ancestors[above], np.broadcast_to(change[:, None], shifts.shape)[above])
 
     def _leaves_at(self, values: np.ndarray) -> np.ndarray:
-        """The leaf each value falls in: left where the value is at most the left sum, else right, less it."""
+        """The leaf each value falls in: left where the value is at most the left sum, else right, less it.
+
+        His walk first; the rare draws it ends on an empty leaf (it went into an empty subtree) walk again,
+        never going where the sum is 0.
+        """
+        leaves = self._walk(values.copy(), guarded=False)
+        empty = self.tree[leaves] == 0
+        if empty.any():
+            leaves[empty] = self._walk(values[empty], guarded=True)
+        return leaves
+
+    def _walk(self, values: np.ndarray, guarded: bool) -> np.ndarray:
         node = np.zeros(len(values), np.int64)
-        values = values.copy()
-        while True:
-            left = 2 * node + 1
-            inner = left < len(self.tree)
-            if not inner.any():
-                return node
-            left, value = left[inner], values[inner]
-            left_sum, right_sum = self.tree[left], self.tree[left + 1]
-            go_left = (value <= left_sum) & (left_sum != 0) | (right_sum == 0)  # never into an empty subtree
-            values[inner] = np.where(go_left, value, value - left_sum)
-            node[inner] = np.where(go_left, left, left + 1)
+        for _ in range(self._leaf_depth[0]):  # the levels above the shallowest leaf: every node has children
+            node = self._step(node, values, guarded)
+        deeper = node < self.capacity - 1  # the last level, where capacity is no power of 2
+        if deeper.any():
+            part = values[deeper]
+            node[deeper] = self._step(node[deeper], part, guarded)
+        return node
+
+    def _step(self, node: np.ndarray, values: np.ndarray, guarded: bool) -> np.ndarray:
+        """One level down; ``values`` (the rest to cover) change in place."""
+        left = 2 * node + 1
+        left_sum = self.tree[left]
+        right = values > left_sum
+        if guarded:
+            right = (right | (left_sum == 0)) & (self.tree[left + 1] != 0)
+        np.subtract(values, left_sum, out=values, where=right)
+        return left + right
 
     def _weights(self, leaves: np.ndarray, n: int) -> np.ndarray:
         if not self.importance_sampling:

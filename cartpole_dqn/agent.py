@@ -136,7 +136,9 @@ class DQNAgent:
         """Fit the model once to targets from a random minibatch; decay epsilon.
 
         Does nothing until the memory holds train_start transitions (0 in the
-        tutorial); epsilon decays here unless epsilon_decay_at is "remember".
+        tutorial); epsilon decays here if epsilon_decay_at is "replay".  A
+        prioritized memory (the PER lesson) draws the minibatch by priority and
+        takes each drawn transition's new priority from its TD error.
         Returns Q-values of the newest next state (the state ``run`` acts on
         next) from the updated network, computed in the same compiled call,
         or None when it did not replay.

@@ -101,7 +101,11 @@ class CompiledQNetwork:
         self._train_step = compile_function(self._train_on_targets, minibatch)
         self._train_step_then_q = compile_function(self._train_then_predict, minibatch + [states])
         self._update_target = compile_function(self._move_target_toward_online, [])
+        # Without importance-sampling weights (the PER lesson's own replay) the loss takes none: a cheaper call.
         self._prioritized_train_step_then_q = compile_function(
+            self._prioritized_train_then_predict, minibatch + [states]
+        )
+        self._weighted_train_step_then_q = compile_function(
             self._prioritized_train_then_predict, minibatch + [states, tf.TensorSpec([None], tf.float32)]
         )
 
@@ -122,13 +126,16 @@ class CompiledQNetwork:
         return self._train_step_then_q(*minibatch, gamma, upcoming).numpy()
 
     def prioritized_train_step_then_q(
-        self, minibatch: Minibatch, gamma: float, upcoming, weights
+        self, minibatch: Minibatch, gamma: float, upcoming, weights=None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``train_step_then_q`` with each sample's loss weighted, also returning |target - Q| of each taken action.
+        """``train_step_then_q``, also returning |target - Q| of each taken action; ``weights`` weight each loss.
 
         The errors are those of the Q-values before the step, which prioritized replay needs; all in one call.
         """
-        q_upcoming, errors = self._prioritized_train_step_then_q(*minibatch, gamma, upcoming, weights)
+        if weights is None:
+            q_upcoming, errors = self._prioritized_train_step_then_q(*minibatch, gamma, upcoming)
+        else:
+            q_upcoming, errors = self._weighted_train_step_then_q(*minibatch, gamma, upcoming, weights)
         return q_upcoming.numpy(), errors.numpy()
 
     def update_target(self) -> None:
@@ -197,7 +204,9 @@ class CompiledQNetwork:
         self._train_on_targets(states, actions, rewards, next_states, dones, gamma)
         return self.model(upcoming, training=False)
 
-    def _prioritized_train_then_predict(self, states, actions, rewards, next_states, dones, gamma, upcoming, weights):
+    def _prioritized_train_then_predict(
+        self, states, actions, rewards, next_states, dones, gamma, upcoming, weights=None
+    ):
         # The errors come from the Q-values the targets were built from, before the step, as in the PER lesson.
         q, y_batch = self._q_and_targets(states, actions, rewards, next_states, dones, gamma)
         self._gradient_step(states, y_batch, weights)

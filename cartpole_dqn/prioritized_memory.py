@@ -26,7 +26,7 @@ every draw his code completes, the two walks are the same.
 Importance-sampling weights (declared in PER.py, never applied by his code)
 are computed when ``importance_sampling`` is on: ``(N * P(i)) ** -beta``
 over the largest possible weight, beta growing by ``beta_increment`` per
-minibatch up to 1.  Without them every weight is 1.
+minibatch up to 1.  Without them the loss is unweighted.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class Draw(NamedTuple):
 
     leaves: np.ndarray  # (n,) int64 tree indices
     minibatch: Minibatch
-    weights: np.ndarray  # (n,) float32
+    weights: np.ndarray | None  # (n,) float32 loss weights; None without importance sampling (all 1)
 
 
 def prioritized_memory(hyperparameters, state_size: int) -> PrioritizedMemory:
@@ -129,7 +129,7 @@ class PrioritizedMemory:
         minibatch = Minibatch(
             self.states[slots], self.actions[slots], self.rewards[slots], self.next_states[slots], self.dones[slots]
         )
-        return Draw(leaves, minibatch, self._weights(leaves, n))
+        return Draw(leaves, minibatch, self._weights(leaves))
 
     def update_priorities(self, leaves: np.ndarray, abs_errors: np.ndarray) -> None:
         """Give each drawn leaf ``min(|error| + offset, error_clip) ** alpha`` (in float32, as his code)."""
@@ -226,9 +226,9 @@ class PrioritizedMemory:
         np.subtract(values, left_sum, out=values, where=right)
         return left + right
 
-    def _weights(self, leaves: np.ndarray, n: int) -> np.ndarray:
+    def _weights(self, leaves: np.ndarray) -> np.ndarray | None:
         if not self.importance_sampling:
-            return np.ones(n, np.float32)
+            return None
         self.beta = min(1.0, self.beta + self.beta_increment)
         lowest = self.tree[self.capacity - 1 :][: self.size].min()
         # (N * P(i)) ** -beta over the largest weight a stored transition could get, the lowest priority's:

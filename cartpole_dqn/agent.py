@@ -17,6 +17,7 @@ random seeds stay the script's to set.
 
 from __future__ import annotations
 
+import math
 import random
 from collections import deque
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from cartpole_dqn.compiled import CompiledQNetwork, Minibatch, minibatch_arrays,
 from cartpole_dqn.environment import MAX_SCORE, make_env, play_greedy
 from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters
 from cartpole_dqn.model import OurModel
+from cartpole_dqn.prioritized_memory import PrioritizedMemory, prioritized_memory
 
 # What ``remember`` stores: (state, action, reward, next_state, done), states shaped (1, state_size).
 Transition = tuple[np.ndarray, int, float, np.ndarray, bool]
@@ -95,7 +97,9 @@ class DQNAgent:
         self.model_path = model_path
 
         self.EPISODES = hp.EPISODES
-        self.memory: deque[Transition] = deque(maxlen=hp.memory_size)
+        self.memory: deque[Transition] | PrioritizedMemory = (
+            prioritized_memory(hp, self.state_size) if hp.prioritized_replay else deque(maxlen=hp.memory_size)
+        )
         self.gamma = hp.gamma  # discount rate
         self.epsilon = hp.epsilon  # exploration rate
         self.epsilon_min = hp.epsilon_min
@@ -130,7 +134,9 @@ class DQNAgent:
         """Fit the model once to targets from a random minibatch; decay epsilon.
 
         Does nothing until the memory holds train_start transitions (0 in the
-        tutorial); epsilon decays here unless epsilon_decay_at is "remember".
+        tutorial); epsilon decays here if epsilon_decay_at is "replay".  A
+        prioritized memory (the PER lesson) draws the minibatch by priority and
+        takes each drawn transition's new priority from its TD error.
         Returns Q-values of the newest next state (the state ``run`` acts on
         next) from the updated network, computed in the same compiled call,
         or None when it did not replay.
@@ -138,7 +144,14 @@ class DQNAgent:
         if len(self.memory) < self.train_start:
             return None
         upcoming = self.memory[-1][3]
-        q_upcoming = self.network.train_step_then_q(self.sample_minibatch(), self.gamma, upcoming)
+        if isinstance(self.memory, PrioritizedMemory):
+            draw = self.memory.sample(self.batch_size)  # by priority; the loss weighted if importance_sampling
+            q_upcoming, errors = self.network.prioritized_train_step_then_q(
+                draw.minibatch, self.gamma, upcoming, draw.weights
+            )
+            self.memory.update_priorities(draw.leaves, errors)
+        else:
+            q_upcoming = self.network.train_step_then_q(self.sample_minibatch(), self.gamma, upcoming)
         self._count_toward_target_update("replays")
         if self.hyperparameters.epsilon_decay_at == "replay":
             self._decay_epsilon()
@@ -163,12 +176,15 @@ class DQNAgent:
         first_episode, self.resume_episode = self.resume_episode, 0
         if first_episode == 0:
             self.scores, self.saved_episodes = [], []
+        steps = sum(self.scores)  # actions taken so far in this run (each step of an episode adds 1 to its score)
         for e in range(first_episode, self.EPISODES):
             state = self._reset(first=e == 0)
             done = False
             i = 0
             q_values = None  # Q(state), when replay has just computed it
             while not done:
+                steps += 1
+                self._decay_epsilon_before_action(steps)
                 action = self.act(state, q_values)
                 next_state, reward, terminated, truncated, _ = self.env.step(action)
                 # The tutorial's `done`: the pole fell, the cart left, or time ran out.
@@ -259,7 +275,9 @@ class DQNAgent:
         return model_io.q_values_in_numpy(self.model) or self.q_values
 
     def sample_minibatch(self) -> Minibatch:
-        """The tutorial's uniform sample of the memory, as arrays."""
+        """The tutorial's uniform sample of the memory as arrays; a prioritized memory's draw by priority."""
+        if isinstance(self.memory, PrioritizedMemory):
+            return self.memory.sample(self.batch_size).minibatch
         return minibatch_arrays(random.sample(self.memory, min(len(self.memory), self.batch_size)))
 
     def reward_to_store(self, reward: SupportsFloat, terminated: bool, truncated: bool) -> float:
@@ -286,6 +304,20 @@ class DQNAgent:
     def _decay_epsilon(self) -> None:
         if self.epsilon > self.epsilon_min:
             self.epsilon *= self.epsilon_decay
+
+    def _decay_epsilon_before_action(self, step: int) -> None:
+        """With epsilon_decay_at "act" (the author's lessons 4 and 5): epsilon for the run's ``step``-th action.
+
+        Lesson 4's schedule is exponential in the step (epsilon_decay_rate);
+        lesson 5 multiplies by epsilon_decay, as the tutorial does per replay.
+        """
+        hp = self.hyperparameters
+        if hp.epsilon_decay_at != "act":
+            return
+        if hp.epsilon_decay_rate:
+            self.epsilon = hp.epsilon_min + (hp.epsilon - hp.epsilon_min) * math.exp(-hp.epsilon_decay_rate * step)
+        else:
+            self._decay_epsilon()
 
     def _reset(self, first: bool):
         # Seed the environment once; later resets continue its random stream.

@@ -12,6 +12,9 @@ for a whole minibatch in compiled TensorFlow functions:
   them, as the tutorial's single ``fit`` call (Dropout active);
 * ``train_step_then_q(minibatch, gamma, upcoming)``: the same step, then Q of
   ``upcoming`` with the updated weights, in one call;
+* ``prioritized_train_step_then_q(minibatch, gamma, upcoming, weights)``:
+  the same with a weight per sample, also returning each sample's TD error
+  before the step (prioritized replay, the author's lesson 5);
 * ``update_target()``: with a target network (off in the tutorial's recipe),
   move its weights to the online network's, or ``tau`` of the way; with
   ``update_target_every_step`` the training calls do that themselves after
@@ -81,6 +84,9 @@ class CompiledQNetwork:
         # call of its own unless the training step makes it.
         self.update_target_every_step = update_target_every_step and target_model is not None
         self.action_size = int(model.output_shape[-1])
+        # A head whose outputs depend on the whole batch (the dueling lessons' mean) must see states and next
+        # states in separate calls.
+        self.mixes_batch = any(getattr(layer, "mixes_batch", False) for layer in model.layers)
         states = tf.TensorSpec([None, model.input_shape[-1]], tf.float32)
         minibatch = [
             states,
@@ -95,6 +101,13 @@ class CompiledQNetwork:
         self._train_step = compile_function(self._train_on_targets, minibatch)
         self._train_step_then_q = compile_function(self._train_then_predict, minibatch + [states])
         self._update_target = compile_function(self._move_target_toward_online, [])
+        # Without importance-sampling weights (the PER lesson's own replay) the loss takes none: a cheaper call.
+        self._prioritized_train_step_then_q = compile_function(
+            self._prioritized_train_then_predict, minibatch + [states]
+        )
+        self._weighted_train_step_then_q = compile_function(
+            self._prioritized_train_then_predict, minibatch + [states, tf.TensorSpec([None], tf.float32)]
+        )
 
     def q_values(self, states) -> np.ndarray:
         """Q-values of a batch of states, shape (n, actions)."""
@@ -112,6 +125,19 @@ class CompiledQNetwork:
         """One gradient step, then Q-values of ``upcoming`` with the updated weights."""
         return self._train_step_then_q(*minibatch, gamma, upcoming).numpy()
 
+    def prioritized_train_step_then_q(
+        self, minibatch: Minibatch, gamma: float, upcoming, weights=None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``train_step_then_q``, also returning |target - Q| of each taken action; ``weights`` weight each loss.
+
+        The errors are those of the Q-values before the step, which prioritized replay needs; all in one call.
+        """
+        if weights is None:
+            q_upcoming, errors = self._prioritized_train_step_then_q(*minibatch, gamma, upcoming)
+        else:
+            q_upcoming, errors = self._weighted_train_step_then_q(*minibatch, gamma, upcoming, weights)
+        return q_upcoming.numpy(), errors.numpy()
+
     def update_target(self) -> None:
         """Copy the online weights into the target network, or move them ``tau`` of the way (soft update)."""
         self._update_target()
@@ -124,13 +150,22 @@ class CompiledQNetwork:
         Per sample the tutorial does: y = predict(state); y[action] = reward if
         done else reward + gamma * max(predict(next_state)).  ``predict`` runs
         in inference mode (no dropout), so both forward passes here do too;
-        states and next states go through the network in one call.
+        states and next states go through the network in one call, unless its
+        outputs depend on the batch (the dueling lessons' head), which then
+        sees them apart, as the lessons' two ``predict`` calls do.
         """
-        q_all = self.model(tf.concat([states, next_states], axis=0), training=False)
-        q, q_next = tf.split(q_all, 2, axis=0)
+        return self._q_and_targets(states, actions, rewards, next_states, dones, gamma)[1]
+
+    def _q_and_targets(self, states, actions, rewards, next_states, dones, gamma):
+        """Q(states) before the step, and the targets."""
+        if self.mixes_batch:
+            q, q_next = self.model(states, training=False), self.model(next_states, training=False)
+        else:
+            q_all = self.model(tf.concat([states, next_states], axis=0), training=False)
+            q, q_next = tf.split(q_all, 2, axis=0)
         target = tf.where(dones, rewards, rewards + gamma * self._next_state_values(q_next, next_states))
         chosen = tf.one_hot(actions, self.action_size, on_value=True, off_value=False)
-        return tf.where(chosen, target[:, None], q)
+        return q, tf.where(chosen, target[:, None], q)
 
     def _next_state_values(self, q_next, next_states):
         """What each next state is worth: max_a Q(s', a), from the target network if there is one.
@@ -150,10 +185,13 @@ class CompiledQNetwork:
     def _train_on_targets(self, states, actions, rewards, next_states, dones, gamma):
         """One gradient step on the minibatch, as the tutorial's single ``fit`` call."""
         y_batch = self._q_targets(states, actions, rewards, next_states, dones, gamma)
+        return self._gradient_step(states, y_batch)
+
+    def _gradient_step(self, states, y_batch, weights=None):
         model = self.model
         with tf.GradientTape() as tape:
             predictions = model(states, training=True)  # dropout active, as in fit
-            loss = model.loss(y_batch, predictions)
+            loss = model.loss(y_batch, predictions, sample_weight=weights)
         variables = model.trainable_variables
         model.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
         if self.update_target_every_step:
@@ -165,6 +203,14 @@ class CompiledQNetwork:
         # both use the same variables (automatic control dependencies).
         self._train_on_targets(states, actions, rewards, next_states, dones, gamma)
         return self.model(upcoming, training=False)
+
+    def _prioritized_train_then_predict(
+        self, states, actions, rewards, next_states, dones, gamma, upcoming, weights=None
+    ):
+        # The errors come from the Q-values the targets were built from, before the step, as in the PER lesson.
+        q, y_batch = self._q_and_targets(states, actions, rewards, next_states, dones, gamma)
+        self._gradient_step(states, y_batch, weights)
+        return self.model(upcoming, training=False), tf.reduce_max(tf.abs(y_batch - q), axis=1)
 
     def _move_target_toward_online(self):
         # Trainable weights only: the Dropout layers' seed states play no part in valuing states.

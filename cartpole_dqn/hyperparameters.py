@@ -10,7 +10,8 @@ here from its field.  The names are the tutorial's own (``EPISODES``, ``gamma``,
 ``dqn-script``, the tutorial repository's later script ``Cart_Pole_game_DQN.py``;
 ``ddqn``, the author's next lesson (Double DQN with a target network);
 ``ddqn-soft-bootstrap``, ddqn with the options that kept it learned;
-``ddqn-quick``, the same replaying every 4th step: the quickest to a solved network.
+``ddqn-quick``, the same replaying every 4th step: the quickest to a solved network;
+``dueling-ddqn``, ``d3qn-egreedy`` and ``per-d3qn``, the author's lessons 3 to 5.
 """
 
 from __future__ import annotations
@@ -68,9 +69,15 @@ class Hyperparameters:
     )
     epsilon_decay_at: str = _param(
         "replay",
-        "when epsilon decays: after each 'replay', or in each 'remember' once the memory "
-        "holds more than train_start transitions",
-        choices=("replay", "remember"),
+        "when epsilon decays: after each 'replay', in each 'remember' once the memory "
+        "holds more than train_start transitions, or before each action ('act')",
+        choices=("replay", "remember", "act"),
+    )
+    epsilon_decay_rate: float = _param(
+        0.0,
+        "with --epsilon-decay-at act, a rate R > 0 sets epsilon before the n-th action of the run to "
+        "epsilon_min + (epsilon - epsilon_min) * exp(-R * n) instead of multiplying it by epsilon_decay",
+        number=RealNumber(0.0),
     )
     done_reward: float = _param(-10.0, "reward stored for the step that ends an episode", number=FINITE)
     time_limit_reward: str = _param(
@@ -113,6 +120,27 @@ class Hyperparameters:
         "step instead of ending the target there (needs --time-limit-reward plain)",
     )
 
+    # The author's lessons 3 to 5: a dueling head and prioritized replay (each off by default).
+    dueling: str = _param(
+        "off",
+        "a dueling head: Q = V(s) + A(s, a) - mean A; 'batch-mean' takes the mean over the whole "
+        "batch, as the lessons' code does, 'state-mean' over each state's actions",
+        choices=("off", "batch-mean", "state-mean"),
+    )
+    prioritized_replay: bool = _param(
+        False, "sample the minibatch by priority from a sum tree (the PER lesson) instead of uniformly"
+    )
+    per_alpha: float = _param(0.6, "priority = min(|TD error| + per_offset, per_error_clip) ** per_alpha", number=UNIT)
+    per_offset: float = _param(0.01, "added to |TD error| so that no priority is 0", number=POSITIVE)
+    per_error_clip: float = _param(1.0, "|TD error| + per_offset is clipped at this before the power", number=POSITIVE)
+    importance_sampling: bool = _param(
+        False,
+        "weight each sampled transition's loss by (N * P(i)) ** -beta / max weight, beta annealed to 1 "
+        "(needs --prioritized-replay; declared but never applied in the lesson's code)",
+    )
+    per_beta: float = _param(0.4, "importance-sampling exponent at the start", number=UNIT)
+    per_beta_increment: float = _param(0.001, "added to beta at each replay, up to 1", number=UNIT)
+
     def validated(self) -> Hyperparameters:
         """Return self, or raise UserError naming the first impossible value."""
         for f in dataclasses.fields(self):
@@ -128,6 +156,10 @@ class Hyperparameters:
             )
         if self.double_dqn and not self.target_update_every:
             raise UserError(f"{flag_of('double_dqn')} needs a target network: give {flag_of('target_update_every')} N")
+        if self.epsilon_decay_rate and self.epsilon_decay_at != "act":
+            raise UserError(f"{flag_of('epsilon_decay_rate')} needs {flag_of('epsilon_decay_at')} act")
+        if self.importance_sampling and not self.prioritized_replay:
+            raise UserError(f"{flag_of('importance_sampling')} needs {flag_of('prioritized_replay')}")
         if self.bootstrap_time_limit and self.time_limit_reward != "plain":
             raise UserError(
                 f"{flag_of('bootstrap_time_limit')} needs {flag_of('time_limit_reward')} plain: "
@@ -205,6 +237,21 @@ _DDQN_SOFT_BOOTSTRAP = _DDQN.replace(
 # network moving 2% of the way (0.5% per step, as before).
 _DDQN_QUICK = _DDQN_SOFT_BOOTSTRAP.replace(replay_every=4, batch_size=64, learning_rate=0.002, tau=0.02)
 
+# The author's lessons 3 to 5 (pythonlessons/Reinforcement_Learning), each the one
+# before with one change; CartPole-v1's 500-step limit stays (his scripts raise it
+# to 4000).  Lesson 3, Cartpole_Double_DDQN_TF2.py: ddqn with a dueling head
+# whose mean advantage is taken over the whole batch.
+_DUELING_DDQN = _DDQN.replace(dueling="batch-mean")
+# Lesson 4, Cartpole_e_greedy_D3QN_TF2.py: epsilon = 0.01 + 0.99 * exp(-0.0005 * n)
+# before the n-th action of the run, and replay as soon as the memory holds a minibatch.
+_D3QN_EGREEDY = _DUELING_DDQN.replace(train_start=32, epsilon_decay_at="act", epsilon_decay_rate=0.0005)
+# Lesson 5, Cartpole_PER_D3QN_TF2.py with PER.py: prioritized replay from a sum tree of
+# 10000 transitions, from the first step on; its exponential schedule is switched off
+# by a misspelt switch, so epsilon is multiplied by 1 - 0.0005 before each action.
+_PER_D3QN = _DUELING_DDQN.replace(
+    memory_size=10000, train_start=0, epsilon_decay_at="act", epsilon_decay=0.9995, prioritized_replay=True
+)
+
 # Named recipes; the command line's --preset picks one, its flags override single values.
 PRESETS = {
     "tutorial": DEFAULTS,
@@ -212,6 +259,9 @@ PRESETS = {
     "ddqn": _DDQN,
     "ddqn-soft-bootstrap": _DDQN_SOFT_BOOTSTRAP,
     "ddqn-quick": _DDQN_QUICK,
+    "dueling-ddqn": _DUELING_DDQN,
+    "d3qn-egreedy": _D3QN_EGREEDY,
+    "per-d3qn": _PER_D3QN,
 }
 DEFAULT_PRESET = "tutorial"
 DEFAULT_MODEL_PATH = "cartpole-dqn.h5"  # the tutorial's file name
@@ -232,7 +282,10 @@ def add_flags(parser) -> None:
         "with CartPole-v1's 500-step limit) or 'ddqn-soft-bootstrap' (ddqn with soft target "
         "updates, gamma 0.99, the time limit bootstrapped, a memory of 20000 and epsilon down "
         "to 0.02: the one that stays learned) or 'ddqn-quick' (ddqn-soft-bootstrap replaying after every "
-        f"4th step, minibatches of 64, learning rate 0.002: the quickest to solve) (default: {DEFAULT_PRESET})",
+        "4th step, minibatches of 64, learning rate 0.002: the quickest to solve); the author's lessons 3 to 5: "
+        "'dueling-ddqn' (ddqn with a dueling head), 'd3qn-egreedy' (epsilon decayed exponentially per step, "
+        "replay from 32 transitions) and 'per-d3qn' (prioritized replay) "
+        f"(default: {DEFAULT_PRESET})",
     )
     group = parser.add_argument_group("hyperparameters (each flag overrides the preset's value)")
     for parameter in dataclasses.fields(Hyperparameters):

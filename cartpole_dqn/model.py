@@ -4,7 +4,8 @@ The network maps a CartPole state (4 numbers) to one Q-value per action
 (2 numbers): Dense 512 -> 256 -> 64 with ReLU, Dropout(0.5) after each hidden
 layer, a linear output, mean squared error and Adam.  The ``dqn-script``
 preset drops the Dropout, initialises with he_uniform and uses RMSprop;
-``--loss huber`` swaps the mean squared error for the Huber loss.
+``--loss huber`` swaps the mean squared error for the Huber loss; ``--dueling``
+ends it in the dueling head of the author's lessons 3-5 (:mod:`cartpole_dqn.dueling`).
 
 Saving writes beside the target and renames, so an interrupted save never
 destroys the previous model.  Loading recompiles the network, because in
@@ -25,6 +26,7 @@ from keras.layers import Dense, Dropout, Input
 from keras.models import Model
 
 from cartpole_dqn import foreign_models
+from cartpole_dqn.dueling import DuelingHead, dueling_q_values
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.hyperparameters import DEFAULTS, flag_of
 from cartpole_dqn.output_files import written_atomically
@@ -43,7 +45,12 @@ def OurModel(input_shape, action_space, hyperparameters=DEFAULTS):
         if hyperparameters.dropout:
             X = Dropout(hyperparameters.dropout)(X)
     # Keras 3 rejects numpy integers for a layer size, and gymnasium gives one.
-    X = _dense(int(action_space), "linear", hyperparameters.kernel_initializer)(X)
+    if hyperparameters.dueling != "off":  # the author's lessons 3-5; "batch-mean" or "state-mean"
+        X = dueling_q_values(
+            X, int(action_space), hyperparameters.kernel_initializer, hyperparameters.dueling.removesuffix("-mean")
+        )
+    else:
+        X = _dense(int(action_space), "linear", hyperparameters.kernel_initializer)(X)
     # "CartPole model" in the tutorial: TensorFlow refuses a space in the name
     # scope that training in a compiled function opens.
     model = Model(inputs=X_input, outputs=X, name="CartPole_model")
@@ -84,24 +91,29 @@ def copy_of(model):
 
 
 def q_values_in_numpy(model) -> Callable[[np.ndarray], np.ndarray] | None:
-    """Q-values from a snapshot of ``model``'s weights, computed in NumPy; None if it is not a Dense stack.
+    """Q-values from a snapshot of ``model``'s weights, computed in NumPy; None if it is no Dense stack.
 
     Evaluation plays thousands of greedy steps per training episode, ten
     states at a time.  A TensorFlow call costs about 0.5 ms whatever it
     computes; the same forward pass in NumPy costs about 0.1 ms.  Its numbers
     match TensorFlow's to float32 rounding (the sums run in another order), so
     an action can differ only where the two Q-values are within about 1e-6 of
-    each other.  Dropout is the identity in inference, as in ``predict``.
+    each other.  Dropout is the identity in inference, as in ``predict``.  A
+    stack ending in the dueling head (its value stream, then its advantage
+    stream, then the head) is computed as the head computes it.
     Later changes to the model's weights do not reach the snapshot.
     """
-    layers = []
+    layers, heads = [], [layer for layer in model.layers if isinstance(layer, DuelingHead)]
     for layer in model.layers:
-        if isinstance(layer, (keras.layers.InputLayer, Dropout)):
+        if isinstance(layer, (keras.layers.InputLayer, Dropout, DuelingHead)):
             continue
         if not (isinstance(layer, Dense) and layer.use_bias and layer.activation.__name__ in ("relu", "linear")):
             return None
         kernel, bias = (np.asarray(weight, dtype=np.float32) for weight in layer.get_weights())
         layers.append((kernel, bias, layer.activation.__name__ == "relu"))
+    streams = [layers.pop(), layers.pop()][::-1] if heads else []  # [value, advantage], made in that order
+    if heads and (streams[0][0].shape[1] != 1 or model.layers[-1] is not heads[0]):
+        return None
 
     def q_values(states) -> np.ndarray:
         values = np.asarray(states, dtype=np.float32)
@@ -109,7 +121,11 @@ def q_values_in_numpy(model) -> Callable[[np.ndarray], np.ndarray] | None:
             values = values @ kernel + bias
             if relu:
                 np.maximum(values, 0.0, out=values)
-        return values
+        if not streams:
+            return values
+        value, advantage = (values @ kernel + bias for kernel, bias, _ in streams)
+        axis = None if heads[0].mixes_batch else -1
+        return value + (advantage - advantage.mean(axis=axis, keepdims=True))
 
     return q_values
 

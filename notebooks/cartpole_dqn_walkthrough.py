@@ -19,7 +19,7 @@
 # This notebook walks through the sections of the Keras deep Q-learning CartPole tutorial in the
 # tutorial's order. Every cell runs this package's own code, the code `cartpole-dqn` runs, and shows
 # what it does: the game, the network, the learning target, the replay memory, the settings, a
-# training run of your own, its test, and the lesson that comes after.
+# training run of your own, its test, and the lessons that come after.
 #
 # `EPISODES` below is the training budget of section 6: the tutorial's 1000 episodes, of which
 # training plays only as many as it needs to find a network that balances the pole every time: one
@@ -426,6 +426,65 @@ print(f"\n{STAYS_LEARNED.command}")
 
 # %%
 show_png(Path("..") / "IMAGES" / "presets_study.png", width=720)
+
+# %% [markdown]
+# ## 9. The author's lessons 3 to 5
+#
+# The series goes on with three more lessons, each run by a preset: `dueling-ddqn` (lesson 3),
+# `d3qn-egreedy` (lesson 4) and `per-d3qn` (lesson 5). Lesson 3 ends the network in a *dueling
+# head*: a value stream V(s), one number per state, and an advantage stream A(s, a), one per action,
+# joined as Q = V + (A - mean A). His code takes that mean over the whole batch, so a state's
+# Q-values depend on the states beside it; the preset keeps that (`--dueling batch-mean`),
+# `--dueling state-mean` is the usual per-state form. Here are the two streams of an untrained
+# network on four states, and what each mean makes of them: the greedy action is the same either way.
+
+# %%
+import keras
+
+from cartpole_dqn.dueling import DuelingHead
+
+dueling = DQNAgent(PRESETS["dueling-ddqn"], seed=SEED)
+head = next(layer for layer in dueling.model.layers if isinstance(layer, DuelingHead))
+streams = keras.Model(dueling.model.input, head.input)  # [V, A] before the head joins them
+states = np.array(
+    [[0.02, 0.1, -0.02, -0.1], [0.0, 0.5, 0.05, -0.5], [0.5, -0.5, -0.1, 0.8], [-1.0, 0.0, 0.15, 1.0]], np.float32
+)
+value, advantage = (stream.numpy() for stream in streams(states))
+batch_mean_q = dueling.q_values(states)
+state_mean_q = value + advantage - advantage.mean(axis=1, keepdims=True)
+print("state                          V      A(left) A(right)  Q batch mean      Q state mean")
+for s, v, a, qb, qs in zip(states, value, advantage, batch_mean_q, state_mean_q, strict=True):
+    print(f"{np.array2string(s, precision=2):28} {v[0]:7.3f} {a[0]:8.3f} {a[1]:8.3f}  "
+          f"{qb[0]:7.3f} {qb[1]:7.3f}  {qs[0]:7.3f} {qs[1]:7.3f}")
+
+# %% [markdown]
+# Lesson 4 lowers epsilon before every action, exponentially in the number of actions so far;
+# lesson 5 samples its minibatch by *priority*: a sum tree holds each transition's priority, new
+# ones enter at the highest, and after a replay each drawn transition gets
+# `min(abs(TD error) + 0.01, 1) ** 0.6`. Below, 300 steps of random play fill a prioritized memory
+# as `remember` does; the falls (reward -100) get a large error, every other step a small one
+# (0.05). A fall's priority is then 1 (the clip), a step's 0.06 ** 0.6 = 0.185: a minibatch drawn by
+# priority takes each fall about five times as often as a uniform one does.
+
+# %%
+from cartpole_dqn.prioritized_memory import PrioritizedMemory
+
+memory, uniform = PrioritizedMemory(10000, 4), []
+env = gym.make(ENV_ID)
+state, _ = env.reset(seed=SEED)
+for _ in range(300):
+    action = random.randrange(2)
+    next_state, reward, terminated, truncated, _ = env.step(action)
+    transition = (state[None], action, -100.0 if terminated else 1.0, next_state[None], terminated or truncated)
+    memory.append(transition)
+    uniform.append(transition)
+    state = env.reset()[0] if terminated or truncated else next_state
+leaves = np.arange(300) + memory.capacity - 1
+memory.update_priorities(leaves, np.where(memory.rewards[:300] < 0, 50.0, 0.05))  # as a replay would
+prioritized = memory.sample(32).minibatch
+print(f"falls in the memory: {int((memory.rewards[:300] < 0).sum())} of 300")
+print(f"falls in a minibatch drawn by priority: {int((prioritized.rewards < 0).sum())} of 32")
+print(f"falls in a uniform minibatch:           {sum(t[2] < 0 for t in random.sample(uniform, 32))} of 32")
 
 # %% [markdown]
 # To go further from here: `cartpole-dqn train --help` lists every option, the README maps each of

@@ -30,9 +30,13 @@ def test_our_model_is_the_tutorials_network():
     assert model.optimizer.learning_rate.numpy() == pytest.approx(0.001)
 
 
-@pytest.mark.parametrize("preset", ["tutorial", "dqn-script"])  # with Dropout and without
-def test_numpy_snapshot_gives_the_networks_q_values_and_greedy_actions(preset):
-    model = seeded_agent(PRESETS[preset]).model  # seeded: an unseeded network may prefer one action everywhere
+@pytest.mark.parametrize(
+    "preset, dueling",
+    [("tutorial", "off"), ("dqn-script", "off"), ("dueling-ddqn", "batch-mean"), ("dueling-ddqn", "state-mean")],
+)  # with Dropout, without, and ending in either dueling head
+def test_numpy_snapshot_gives_the_networks_q_values_and_greedy_actions(preset, dueling):
+    # Seeded: an unseeded network may prefer one action everywhere.
+    model = seeded_agent(PRESETS[preset].replace(dueling=dueling)).model
     states = np.random.default_rng(0).normal(scale=[1.0, 1.5, 0.1, 1.5], size=(2000, 4)).astype(np.float32)
     snapshot = model_io.q_values_in_numpy(model)
     expected = model(states, training=False).numpy()

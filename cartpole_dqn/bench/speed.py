@@ -161,7 +161,7 @@ def run_speed(hyperparameters, steps, tutorial_steps, updates, seed, out=print):
         # so its replays sample full minibatches and it acts greedily as often.
         prepare_process(seed)  # the same initial weights as the package's agent
         tutorial = TutorialAgent(agent.hyperparameters, seed=seed, model_path=agent.model_path)
-        tutorial.memory = deque(agent.memory, maxlen=agent.memory.maxlen)
+        tutorial.memory = deque(agent.memory, maxlen=hyperparameters.memory_size)  # uniform, as the tutorial's
         tutorial.epsilon = agent.epsilon
         out("warm-up: one predict and one fit of a full minibatch, not timed (Keras builds both on first use)")
         _warm_up_keras(tutorial)

@@ -47,6 +47,7 @@ import numpy as np
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.hyperparameters import DEFAULTS, Hyperparameters, flag_of
 from cartpole_dqn.output_files import written_atomically
+from cartpole_dqn.prioritized_memory import PrioritizedMemory
 from cartpole_dqn.training.run_files import CHECKPOINT_SUFFIX
 
 # 3: the hooks' records by field name (2: by position); 2: hooks under their checkpoint_name (1: their class
@@ -100,7 +101,10 @@ def save(agent, path, hooks: Sequence[CheckpointedHook] = ()) -> None:
     arrays.update({f"optimizer/{i}": np.asarray(v) for i, v in enumerate(model.optimizer.variables)})
     if agent.target_model is not None:
         arrays.update({f"target/{i}": np.asarray(v) for i, v in enumerate(agent.target_model.variables)})
-    arrays.update(_memory_arrays(agent.memory, agent.state_size))
+    if isinstance(agent.memory, PrioritizedMemory):
+        arrays.update({f"prioritized_memory/{name}": array for name, array in agent.memory.state().items()})
+    else:
+        arrays.update(_memory_arrays(agent.memory, agent.state_size))
     numpy_state = np.random.get_state(legacy=True)
     assert isinstance(numpy_state, tuple), "NumPy's global generator is a Mersenne Twister: its state is a tuple"
     arrays["numpy_random/keys"] = numpy_state[1]
@@ -217,8 +221,12 @@ def restore(agent, path, hooks: Sequence[CheckpointedHook] = ()) -> dict:
     if agent.target_model is not None:
         _assign(agent.target_model.variables, arrays, "target", path)
     agent.since_target_update = meta["since_target_update"]
-    agent.memory.clear()
-    agent.memory.extend(_transitions(arrays))
+    if isinstance(agent.memory, PrioritizedMemory):
+        prefix = "prioritized_memory/"
+        agent.memory.restore({name[len(prefix) :]: a for name, a in arrays.items() if name.startswith(prefix)})
+    else:
+        agent.memory.clear()
+        agent.memory.extend(_transitions(arrays))
     agent.epsilon = meta["epsilon"]
     agent.scores, agent.saved_episodes = list(meta["scores"]), list(meta["saved_episodes"])
     agent.resume_episode = meta["episodes_done"]

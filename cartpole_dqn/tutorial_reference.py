@@ -11,6 +11,7 @@ his script computes them.  Never used for training by the package itself.
 from __future__ import annotations
 
 import random
+from collections import deque
 
 import numpy as np
 
@@ -76,4 +77,6 @@ class TutorialAgent(DQNAgent):
         return int(np.argmax(self.model.predict(state, verbose=0)))
 
     def replay(self):
+        if not isinstance(self.memory, deque):
+            raise TypeError("the tutorial's replay samples a deque uniformly, not a prioritized memory")
         tutorial_replay(self, random.sample(self.memory, min(len(self.memory), self.batch_size)))

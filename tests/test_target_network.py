@@ -86,10 +86,22 @@ def test_the_tutorials_recipe_has_no_target_network():
     assert DQNAgent(seed=0).target_model is None
 
 
-def _agent_with_memory(hyperparameters):
-    agent = DQNAgent(hyperparameters, seed=0)
+def _agent_with_memory(hyperparameters, agent_class=DQNAgent):
+    agent = agent_class(hyperparameters, seed=0)
     fill_memory(agent, steps=50)
     return agent
+
+
+class RecordingUpdates(DQNAgent):
+    """A DQNAgent that records, whenever it makes a target update of its own, what ``seen(agent)`` returns."""
+
+    def __init__(self, *args, seen=lambda agent: True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.seen, self.updates = seen, []
+
+    def update_target_model(self):
+        self.updates.append(self.seen(self))
+        super().update_target_model()
 
 
 def test_hard_update_copies_the_online_network_every_n_replays_and_only_then():
@@ -118,22 +130,20 @@ def test_soft_update_moves_the_target_tau_of_the_way_at_each_update_only():
 
 
 def test_update_after_every_nth_episode():
-    agent = DQNAgent(SMALL.replace(EPISODES=5, target_update_every=2, target_update_unit="episodes"), seed=0)
-    updates = []
-    update = agent.update_target_model
-    agent.update_target_model = lambda: (updates.append(len(agent.scores)), update())
+    hyperparameters = SMALL.replace(EPISODES=5, target_update_every=2, target_update_unit="episodes")
+    agent = RecordingUpdates(hyperparameters, seed=0, seen=lambda agent: len(agent.scores))
     agent.run()
-    assert updates == [2, 4]  # after the 2nd and the 4th episode, with every replay in between
+    assert agent.updates == [2, 4]  # after the 2nd and the 4th episode, with every replay in between
     assert not _weights_equal(agent.target_model, agent.model)  # episode 5 trained on
 
 
 def test_ddqn_preset_copies_the_target_after_every_episode():
-    agent = DQNAgent(DDQN.replace(EPISODES=3, train_start=0, batch_size=8), seed=0)
-    updates = []
-    update = agent.update_target_model
-    agent.update_target_model = lambda: (updates.append(_weights_equal(agent.target_model, agent.model)), update())
+    def target_equals_online(agent):
+        return _weights_equal(agent.target_model, agent.model)
+
+    agent = RecordingUpdates(DDQN.replace(EPISODES=3, train_start=0, batch_size=8), seed=0, seen=target_equals_online)
     agent.run()
-    assert updates == [False] * 3  # the online network had trained, and was copied, each time
+    assert agent.updates == [False] * 3  # the online network had trained, and was copied, each time
     assert _weights_equal(agent.target_model, agent.model)
 
 
@@ -152,7 +162,7 @@ def test_ddqn_soft_bootstrap_moves_the_target_half_a_percent_after_every_replay(
 def test_an_update_after_every_replay_is_made_inside_the_training_call_with_the_same_numbers():
     """Fused into the gradient step's compiled call, the soft update gives the weights the separate call gives."""
     hyperparameters = PRESETS["ddqn-soft-bootstrap"].replace(train_start=0, batch_size=8)
-    fused = _agent_with_memory(hyperparameters)
+    fused = _agent_with_memory(hyperparameters, RecordingUpdates)
     assert fused.network.update_target_every_step
     separate = CompiledQNetwork(
         model_io.compile_for_training(model_io.copy_of(fused.model), hyperparameters),
@@ -160,9 +170,6 @@ def test_an_update_after_every_replay_is_made_inside_the_training_call_with_the_
         double_dqn=True,
         tau=0.005,
     )
-    calls = []
-    update = fused.update_target_model
-    fused.update_target_model = lambda: (calls.append(1), update())
     for seed in range(3):
         minibatch = minibatch_arrays(random.Random(seed).sample(list(fused.memory), 8))
         upcoming = minibatch.next_states[:1]
@@ -172,7 +179,7 @@ def test_an_update_after_every_replay_is_made_inside_the_training_call_with_the_
         np.testing.assert_array_equal(q_fused, q_separate)
         assert _weights_equal(fused.model, separate.model) and _weights_equal(fused.target_model, separate.target_model)
     fused.replay()
-    assert calls == []  # replay leaves the update to the compiled call
+    assert fused.updates == []  # replay leaves the update to the compiled call
 
 
 @pytest.mark.slow

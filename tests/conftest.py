@@ -137,13 +137,13 @@ def trained(evaluator=None, seed=3):
 
 
 def fill_memory(agent, steps=300):
-    """Random play into the agent's memory, stored the way run() stores it."""
+    """Random play into the agent's memory: the reward and done that run() stores, by the agent's own rules."""
     state, _ = agent.env.reset(seed=7)
     state = state.reshape(1, -1)
     for _ in range(steps):
         action = random.randrange(agent.action_size)
         next_state, reward, terminated, truncated, _ = agent.env.step(action)
-        done = terminated or truncated
         next_state = next_state.reshape(1, -1)
-        agent.remember(state, action, agent.reward_to_store(reward, terminated, truncated), next_state, done)
-        state = agent.env.reset()[0].reshape(1, -1) if done else next_state
+        stored_reward = agent.reward_to_store(reward, terminated, truncated)
+        agent.remember(state, action, stored_reward, next_state, agent.done_to_store(terminated, truncated))
+        state = agent.env.reset()[0].reshape(1, -1) if terminated or truncated else next_state

@@ -12,8 +12,7 @@ import argparse
 import sys
 
 from cartpole_dqn.bench.command import add_benchmarks, old_form_error
-from cartpole_dqn.errors import UserError
-from cartpole_dqn.flags import (
+from cartpole_dqn.cli.flags import (
     EXIT_USER_ERROR,
     HelpFormatter,
     OneLineErrorParser,
@@ -24,6 +23,7 @@ from cartpole_dqn.flags import (
     add_test_outputs,
     add_training_logs,
 )
+from cartpole_dqn.errors import UserError
 from cartpole_dqn.hyperparameters import DEFAULTS, add_flags, hyperparameters_from
 from cartpole_dqn.training.playing import TEST_EPISODES, model_to_play, play
 from cartpole_dqn.training.run import TrainingSettings, train

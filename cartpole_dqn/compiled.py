@@ -45,10 +45,10 @@ import tensorflow as tf
 class Minibatch(NamedTuple):
     """Sampled transitions as arrays: what every compiled training call takes."""
 
-    states: np.ndarray  # (n, state_size) float32
+    states: np.ndarray  # (n, *state_shape) float32
     actions: np.ndarray  # (n,) int32
     rewards: np.ndarray  # (n,) float32
-    next_states: np.ndarray  # (n, state_size) float32
+    next_states: np.ndarray  # (n, *state_shape) float32
     dones: np.ndarray  # (n,) bool
 
 
@@ -87,7 +87,7 @@ class CompiledQNetwork:
         # A head whose outputs depend on the whole batch (the dueling lessons' mean) must see states and next
         # states in separate calls.
         self.mixes_batch = any(getattr(layer, "mixes_batch", False) for layer in model.layers)
-        states = tf.TensorSpec([None, model.input_shape[-1]], tf.float32)
+        states = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)
         minibatch = [
             states,
             tf.TensorSpec([None], tf.int32),

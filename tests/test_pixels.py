@@ -5,6 +5,7 @@ package's: ``pip install opencv-python-headless``); the stacks with a transcript
 ``reset``; the network with his layer table.
 """
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -12,6 +13,8 @@ from cartpole_dqn.environment import make_env
 from cartpole_dqn.frame_memory import FrameMemory
 from cartpole_dqn.hyperparameters import PRESETS
 from cartpole_dqn.pixels import COLS, REM_STEP, ROWS, lesson_frame
+from cartpole_dqn.training import checkpoint
+from conftest import seeded_agent
 
 PIXELS = PRESETS["per-d3qn-pixels"]
 STACK = (ROWS, COLS, REM_STEP)
@@ -130,3 +133,26 @@ def test_the_network_is_his_layer_table_channels_last():
     assert shapes == [(52, 79, 64), (25, 38, 64), (23, 36, 64), (52992,)]
     assert [layer.output.shape[-1] for layer in model.layers[5:8]] == [512, 256, 64]
     assert model.count_params() == 27_389_379
+
+
+def short_episodes(steps=4):
+    """The lesson's frames, each episode cut at ``steps``: a few replays of the 27-million-weight network."""
+    return gym.wrappers.TimeLimit(make_env("none", "pixels"), steps)
+
+
+def test_a_pixel_run_resumed_from_its_checkpoint_goes_on_as_the_uninterrupted_run(tmp_path):
+    """End to end in a few steps: act on frames, store them, replay by priority, checkpoint, resume."""
+    hyperparameters = PIXELS.replace(EPISODES=1)
+    agent = seeded_agent(hyperparameters, seed=4, env=short_episodes())
+    assert agent.run() == [4] and isinstance(agent.memory, FrameMemory)
+    checkpoint.save(agent, tmp_path / "pixels.ckpt")
+    agent.EPISODES, agent.resume_episode = 2, 1  # the same agent goes on: what a reloaded one must do
+    agent.run()
+
+    reloaded = seeded_agent(hyperparameters.replace(EPISODES=2), seed=4, env=short_episodes())
+    checkpoint.restore(reloaded, tmp_path / "pixels.ckpt")
+    assert reloaded.run() == agent.scores == [4, 4]
+    for name, array in agent.memory.state().items():  # the frames, and priorities from the network's errors
+        np.testing.assert_array_equal(reloaded.memory.state()[name], array, err_msg=name)
+    for ours, theirs in zip(reloaded.model.get_weights(), agent.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)

@@ -29,6 +29,7 @@ import numpy as np
 from cartpole_dqn import model as model_io
 from cartpole_dqn.compiled import CompiledQNetwork, Minibatch, minibatch_arrays, use_one_thread_per_operation
 from cartpole_dqn.environment import MAX_SCORE, make_env, play_greedy
+from cartpole_dqn.frame_memory import FrameMemory
 from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters
 from cartpole_dqn.model import OurModel
 from cartpole_dqn.prioritized_memory import PrioritizedMemory, prioritized_memory
@@ -99,9 +100,9 @@ class DQNAgent:
         self.model_path = model_path
 
         self.EPISODES = hp.EPISODES
-        self.memory: deque[Transition] | PrioritizedMemory = (
-            prioritized_memory(hp, self.state_shape) if hp.prioritized_replay else deque(maxlen=hp.memory_size)
-        )
+        self.memory: deque[Transition] | PrioritizedMemory = deque(maxlen=hp.memory_size)
+        if hp.prioritized_replay:  # stacks of frames (lesson 6) in a memory that keeps each frame once
+            self.memory = prioritized_memory(hp, self.state_shape, FrameMemory if len(self.state_shape) > 1 else None)
         self.gamma = hp.gamma  # discount rate
         self.epsilon = hp.epsilon  # exploration rate
         self.epsilon_min = hp.epsilon_min

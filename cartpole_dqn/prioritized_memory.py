@@ -47,15 +47,10 @@ class Draw(NamedTuple):
     weights: np.ndarray | None  # (n,) float32 loss weights; None without importance sampling (all 1)
 
 
-def prioritized_memory(hyperparameters, state_shape: tuple[int, ...]) -> PrioritizedMemory:
-    """An empty memory with the recipe's capacity (memory_size) and PER values; for stacks of frames, FrameMemory."""
+def prioritized_memory(hyperparameters, state_shape: tuple[int, ...], memory_class=None) -> PrioritizedMemory:
+    """An empty ``memory_class`` (PrioritizedMemory by default) with the recipe's capacity and PER values."""
     hp = hyperparameters
-    memory_class: type[PrioritizedMemory] = PrioritizedMemory
-    if len(state_shape) > 1:
-        from cartpole_dqn.frame_memory import FrameMemory  # a subclass: imported where it is needed
-
-        memory_class = FrameMemory
-    return memory_class(
+    return (memory_class or PrioritizedMemory)(
         hp.memory_size,
         state_shape,
         alpha=hp.per_alpha,

@@ -241,7 +241,8 @@ class DQNAgent:
             tau=hp.tau,
             update_target_every_step=hp.target_update_every == 1 and hp.target_update_unit == "replays",
         )
-        self.since_target_update = 0  # replays or episodes (target_update_unit) since the last update
+        # Replays or episodes (target_update_unit) since the last update; lesson 6 counts episode 0 as the N-th.
+        self.since_target_update = hp.target_update_every - 1 if hp.target_update_after_episode_0 else 0
 
     # -- the target network of the author's DDQN lesson (off in the tutorial's recipe) --
 

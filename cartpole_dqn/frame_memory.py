@@ -1,9 +1,9 @@
 """The prioritized memory of the author's lesson 6, holding each frame once, as bits.
 
-His memory keeps every transition's two stacks of four frames as float64:
-10,000 transitions of 2 x 4 x 160 x 240 numbers, 24.6 GB.  Two stacks in a
-row share three frames, a transition's next stack shares three with its
-state, and a thresholded frame is black and white.  So :class:`FrameMemory`
+His memory keeps a stack of four float64 frames for every transition (its
+next stack is the next transition's state, the same array): 10,000 stacks of
+4 x 160 x 240 numbers, 12.3 GB.  Two stacks in a row share three frames, and
+a thresholded frame is black and white.  So :class:`FrameMemory`
 keeps each frame once, packed to one bit a pixel (4,800 bytes), and each
 transition as the numbers of its frames, newest first; a minibatch unpacks
 its stacks, the same 0s and 1s his arrays hold.  For 10,000 transitions that

@@ -104,6 +104,11 @@ class Hyperparameters:
         "1 copies them (hard update), below 1 is a soft update, in (0, 1]",
         number=RealNumber(0.0, 1.0, low_open=True),
     )
+    target_update_after_episode_0: bool = _param(
+        False,
+        "count the first episode (or replay) as the N-th of --target-update-every N: updates after episodes 0, N, "
+        "2N, ..., as the author's lesson 6 does, instead of after N-1, 2N-1, ...",
+    )
     double_dqn: bool = _param(
         False,
         "Double DQN targets: the online network picks argmax_a Q(s', a), the target network values "
@@ -265,8 +270,8 @@ _PER_D3QN = _DUELING_DDQN.replace(
     memory_size=10000, train_start=0, epsilon_decay_at="act", epsilon_decay=0.9995, prioritized_replay=True
 )
 # Lesson 6, Cartpole_PER_D3QN_CNN_TF2.py: lesson 5 learning from the frames, the target network copied after
-# every 4th episode.
-_PER_D3QN_PIXELS = _PER_D3QN.replace(observation="pixels", target_update_every=4)
+# episodes 0, 4, 8, ...
+_PER_D3QN_PIXELS = _PER_D3QN.replace(observation="pixels", target_update_every=4, target_update_after_episode_0=True)
 
 # Named recipes; the command line's --preset picks one, its flags override single values.
 PRESETS = {

@@ -108,8 +108,8 @@ def test_ten_thousand_transitions_fit_in_a_tenth_of_a_gibibyte():
     memory = FrameMemory(10000, STACK)
     held = sum(array.nbytes for array in memory.state().values())
     assert held < 2**30 / 10
-    his = 10000 * 2 * REM_STEP * ROWS * COLS * 8  # two float64 stacks a transition
-    assert his > 24 * 10**9
+    his = 10000 * REM_STEP * ROWS * COLS * 8  # a float64 stack a transition: its next state is the next one's state
+    assert his > 11 * 2**30
 
 
 def test_stacks_that_are_not_black_and_white_are_refused():
@@ -121,7 +121,11 @@ def test_stacks_that_are_not_black_and_white_are_refused():
 
 def test_lesson_6_is_lesson_5_seeing_frames_with_a_target_copy_every_4th_episode():
     """Against his script: his epsilon, gamma, minibatch, memory, optimizer and rewards are lesson 5's."""
-    assert PIXELS.differences(PRESETS["per-d3qn"]) == {"observation": "pixels", "target_update_every": 4}
+    assert PIXELS.differences(PRESETS["per-d3qn"]) == {
+        "observation": "pixels",
+        "target_update_every": 4,
+        "target_update_after_episode_0": True,  # after episodes 0, 4, 8: his if e % 4 == 0
+    }
     assert PIXELS.target_update_unit == "episodes" and PIXELS.memory_size == 10000
 
 
@@ -156,3 +160,13 @@ def test_a_pixel_run_resumed_from_its_checkpoint_goes_on_as_the_uninterrupted_ru
         np.testing.assert_array_equal(reloaded.memory.state()[name], array, err_msg=name)
     for ours, theirs in zip(reloaded.model.get_weights(), agent.model.get_weights(), strict=True):
         np.testing.assert_array_equal(ours, theirs)
+
+
+def test_the_target_network_is_copied_after_episodes_0_4_8_as_his_e_mod_4_does():
+    hyperparameters = PRESETS["per-d3qn"].replace(target_update_every=4, target_update_after_episode_0=True)
+    agent = seeded_agent(hyperparameters.replace(EPISODES=9), seed=1)
+    copied_after = []
+    update = agent.update_target_model
+    agent.update_target_model = lambda: (copied_after.append(len(agent.scores) - 1), update())
+    agent.run()
+    assert copied_after == [0, 4, 8]

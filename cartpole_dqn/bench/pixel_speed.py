@@ -1,6 +1,6 @@
-"""The cost of the author's lesson 6 (``--preset per-d3qn-pixels``) on this machine, and his calls beside it.
+"""``cartpole-dqn bench pixels``: the cost of the author's lesson 6 (``--preset per-d3qn-pixels``), his calls beside it.
 
-``python -m cartpole_dqn.bench.pixel_speed`` times, in one process, taking turns round after round:
+It times, in one process, taking turns round after round:
   * his replay's network calls on one minibatch of 32 stacks: ``predict`` of the states, of the next states,
     the target network's ``predict`` of the next states, then ``fit`` (his ``metrics=["accuracy"]`` included),
     on his network as he lays it out (``channels_first``, float64 stacks, Keras 3 running it on the CPU);
@@ -13,14 +13,11 @@ figures hold only for the load they were measured under.
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import time
 
 import numpy as np
-
-from cartpole_dqn.process import import_tensorflow_quietly
 
 BATCH = 32
 
@@ -54,34 +51,32 @@ def his_calls(model, target_model, states, next_states):
     model.fit(states, target, batch_size=BATCH, verbose=0)
 
 
-def fill_with_random_play(agent, steps):
+def fill_with_random_play(agent, steps, seed):
     """Random actions into the agent's memory, as ``run`` stores them, with no replay."""
-    state = agent._reset(first=True)
+
+    def reset(seed=None):
+        return np.reshape(agent.env.reset(seed=seed)[0], (1, *agent.state_shape))
+
+    state = reset(seed)
     for _ in range(steps):
         action = random.randrange(agent.action_size)
         next_state, reward, terminated, truncated, _ = agent.env.step(action)
         next_state = np.reshape(next_state, (1, *agent.state_shape))
         stored = agent.reward_to_store(reward, terminated, truncated), agent.done_to_store(terminated, truncated)
         agent.remember(state, action, stored[0], next_state, stored[1])
-        state = agent._reset(first=False) if terminated or truncated else next_state
+        state = reset() if terminated or truncated else next_state
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m cartpole_dqn.bench.pixel_speed", description=__doc__)
-    parser.add_argument("--rounds", type=int, default=3, help="turns of his calls and the package's replay")
-    parser.add_argument("--replays", type=int, default=5, help="replays timed per side and round")
-    parser.add_argument("--steps", type=int, default=40, help="environment steps of the timed training loop")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args(argv)
-    import_tensorflow_quietly()
+def run_pixel_speed(rounds: int, replays: int, steps: int, seed: int, out=print) -> None:
+    """Time ``replays`` replays of each side for ``rounds`` rounds, then ``steps`` steps of the training loop."""
     import tensorflow as tf
 
     from cartpole_dqn.bench.speed import scratch_agent, time_training_loop
     from cartpole_dqn.hyperparameters import PRESETS
 
-    print(f"GPUs TensorFlow sees: {len(tf.config.list_physical_devices('GPU'))}", flush=True)
-    with scratch_agent(PRESETS["per-d3qn-pixels"], args.seed) as agent:
-        fill_with_random_play(agent, 200)
+    out(f"GPUs TensorFlow sees: {len(tf.config.list_physical_devices('GPU'))}")
+    with scratch_agent(PRESETS["per-d3qn-pixels"], seed) as agent:
+        fill_with_random_play(agent, 200, seed)
         his, his_target = his_layout_network(agent), his_layout_network(agent)
         minibatch = agent.memory.sample(BATCH).minibatch
         # His stacks: float64, frames first.
@@ -90,29 +85,23 @@ def main(argv=None) -> None:
         )
         his_calls(his, his_target, states, next_states)
         agent.replay()  # both sides traced and built before timing
-        for round_ in range(1, args.rounds + 1):
+        for round_ in range(1, rounds + 1):
             started = time.perf_counter()
-            for _ in range(args.replays):
+            for _ in range(replays):
                 his_calls(his, his_target, states, next_states)
-            his_seconds = (time.perf_counter() - started) / args.replays
+            his_seconds = (time.perf_counter() - started) / replays
             started = time.perf_counter()
-            for _ in range(args.replays):
+            for _ in range(replays):
                 agent.replay()
-            ours = (time.perf_counter() - started) / args.replays
+            ours = (time.perf_counter() - started) / replays
             load = " ".join(f"{value:.2f}" for value in os.getloadavg())
-            print(
+            out(
                 f"round {round_}: his 3 predicts + fit {his_seconds:.3f} s; package's replay() {ours:.3f} s; "
-                f"{his_seconds / ours:.2f}x; load {load}",
-                flush=True,
+                f"{his_seconds / ours:.2f}x; load {load}"
             )
-        loop = time_training_loop(agent, args.steps)
+        loop = time_training_loop(agent, steps)
         load = " ".join(f"{value:.2f}" for value in os.getloadavg())
-        print(
-            f"training loop: {args.steps} steps in {loop.wall:.1f} s, {loop.wall / args.steps:.3f} s a step "
-            f"(CPU {loop.cpu / args.steps:.3f} s); load {load}",
-            flush=True,
+        out(
+            f"training loop: {steps} steps in {loop.wall:.1f} s, {loop.wall / steps:.3f} s a step "
+            f"(CPU {loop.cpu / steps:.3f} s); load {load}"
         )
-
-
-if __name__ == "__main__":
-    main()

@@ -534,7 +534,7 @@ pixel_env.close()
 # Three convolutions read the stack before the dueling network of lesson 5: 64 filters of 5 x 5
 # at stride 3, 64 of 4 x 4 at stride 2, 64 of 3 x 3, then the Dense layers of 512, 256 and 64.
 # Flattened, the last convolution gives 52,992 numbers, so the first Dense layer alone holds 27
-# million of the network's weights: a training step took 0.17 s on the quiet 2-core machine of
+# million of the network's weights: a training step took 0.17-0.18 s on the quiet 2-core machine of
 # BENCHMARKS.md, 0.3 s beside other jobs (its section on lesson 6 has the figures), and his memory
 # of 10,000 float64 stacks (12.3 GB) becomes 97 MB of frames kept once, as bits.
 

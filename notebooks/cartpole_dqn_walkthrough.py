@@ -500,6 +500,7 @@ print(f"falls in a uniform minibatch:           {sum(t[2] < 0 for t in random.sa
 
 # %%
 from cartpole_dqn.environment import make_env
+from cartpole_dqn.hyperparameters import PRESETS
 from cartpole_dqn.pixels import lesson_frame
 
 pixel_env = make_env("none", "pixels")

@@ -29,11 +29,12 @@ import numpy as np
 from cartpole_dqn import model as model_io
 from cartpole_dqn.compiled import CompiledQNetwork, Minibatch, minibatch_arrays, use_one_thread_per_operation
 from cartpole_dqn.environment import MAX_SCORE, make_env, play_greedy
+from cartpole_dqn.frame_memory import FrameMemory
 from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters
 from cartpole_dqn.model import OurModel
 from cartpole_dqn.prioritized_memory import PrioritizedMemory, prioritized_memory
 
-# What ``remember`` stores: (state, action, reward, next_state, done), states shaped (1, state_size).
+# What ``remember`` stores: (state, action, reward, next_state, done), states shaped (1, *state_shape).
 Transition = tuple[np.ndarray, int, float, np.ndarray, bool]
 
 
@@ -85,21 +86,23 @@ class DQNAgent:
         hp = hyperparameters.validated()
         use_one_thread_per_operation()  # before the network below starts TensorFlow; no change to the numbers
         self.hyperparameters = hp
-        self.env = env if env is not None else make_env(render)
+        self.env = env if env is not None else make_env(render, hp.observation)
         self.seed = seed
         observations, actions = self.env.observation_space, self.env.action_space
         if observations.shape is None or not isinstance(actions, gym.spaces.Discrete):
             raise TypeError(
                 f"a DQN agent needs array observations and discrete actions, not {observations} and {actions}"
             )
-        self.state_size = int(observations.shape[0])
+        self.state_shape = tuple(int(n) for n in observations.shape)
+        # The tutorial's 4 numbers, or (as in the author's lesson 6) the shape of a stack of frames.
+        self.state_size: int | tuple[int, ...] = self.state_shape[0] if len(self.state_shape) == 1 else self.state_shape
         self.action_size = int(actions.n)
         self.model_path = model_path
 
         self.EPISODES = hp.EPISODES
-        self.memory: deque[Transition] | PrioritizedMemory = (
-            prioritized_memory(hp, self.state_size) if hp.prioritized_replay else deque(maxlen=hp.memory_size)
-        )
+        self.memory: deque[Transition] | PrioritizedMemory = deque(maxlen=hp.memory_size)
+        if hp.prioritized_replay:  # stacks of frames (lesson 6) in a memory that keeps each frame once
+            self.memory = prioritized_memory(hp, self.state_shape, FrameMemory if len(self.state_shape) > 1 else None)
         self.gamma = hp.gamma  # discount rate
         self.epsilon = hp.epsilon  # exploration rate
         self.epsilon_min = hp.epsilon_min
@@ -111,7 +114,7 @@ class DQNAgent:
         self.saved_episodes: list[int] = []  # episodes of the last run() after which the model was saved
         self.resume_episode = 0  # where the next run() starts: 0, or after a loaded checkpoint's last episode
         self.episode_hooks: list[EpisodeHook] = []
-        self.model = OurModel(input_shape=(self.state_size,), action_space=self.action_size, hyperparameters=hp)
+        self.model = OurModel(input_shape=self.state_shape, action_space=self.action_size, hyperparameters=hp)
 
     def remember(self, state, action: int, reward: float, next_state, done: bool) -> None:
         self.memory.append((state, action, reward, next_state, done))
@@ -189,7 +192,7 @@ class DQNAgent:
                 next_state, reward, terminated, truncated, _ = self.env.step(action)
                 # The tutorial's `done`: the pole fell, the cart left, or time ran out.
                 done = terminated or truncated
-                next_state = np.reshape(next_state, [1, self.state_size])
+                next_state = np.reshape(next_state, (1, *self.state_shape))
                 reward = self.reward_to_store(reward, terminated, truncated)
                 self.remember(state, action, reward, next_state, self.done_to_store(terminated, truncated))
                 state = next_state
@@ -238,7 +241,8 @@ class DQNAgent:
             tau=hp.tau,
             update_target_every_step=hp.target_update_every == 1 and hp.target_update_unit == "replays",
         )
-        self.since_target_update = 0  # replays or episodes (target_update_unit) since the last update
+        # Replays or episodes (target_update_unit) since the last update; lesson 6 counts episode 0 as the N-th.
+        self.since_target_update = hp.target_update_every - 1 if hp.target_update_after_episode_0 else 0
 
     # -- the target network of the author's DDQN lesson (off in the tutorial's recipe) --
 
@@ -322,4 +326,4 @@ class DQNAgent:
     def _reset(self, first: bool):
         # Seed the environment once; later resets continue its random stream.
         state, _ = self.env.reset(seed=self.seed if first else None)
-        return np.reshape(state, [1, self.state_size])
+        return np.reshape(state, (1, *self.state_shape))

@@ -38,6 +38,7 @@ import os
 from collections.abc import Callable
 from typing import NamedTuple
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -45,10 +46,10 @@ import tensorflow as tf
 class Minibatch(NamedTuple):
     """Sampled transitions as arrays: what every compiled training call takes."""
 
-    states: np.ndarray  # (n, state_size) float32
+    states: np.ndarray  # (n, *state_shape) float32
     actions: np.ndarray  # (n,) int32
     rewards: np.ndarray  # (n,) float32
-    next_states: np.ndarray  # (n, state_size) float32
+    next_states: np.ndarray  # (n, *state_shape) float32
     dones: np.ndarray  # (n,) bool
 
 
@@ -87,7 +88,9 @@ class CompiledQNetwork:
         # A head whose outputs depend on the whole batch (the dueling lessons' mean) must see states and next
         # states in separate calls.
         self.mixes_batch = any(getattr(layer, "mixes_batch", False) for layer in model.layers)
-        states = tf.TensorSpec([None, model.input_shape[-1]], tf.float32)
+        # Without Dropout, training's forward pass computes Q(states) as inference does: one pass can serve both.
+        self.training_pass_is_inference = not any(isinstance(layer, keras.layers.Dropout) for layer in model.layers)
+        states = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)
         minibatch = [
             states,
             tf.TensorSpec([None], tf.int32),
@@ -163,9 +166,13 @@ class CompiledQNetwork:
         else:
             q_all = self.model(tf.concat([states, next_states], axis=0), training=False)
             q, q_next = tf.split(q_all, 2, axis=0)
+        return q, self._targets_from(q, q_next, actions, rewards, next_states, dones, gamma)
+
+    def _targets_from(self, q, q_next, actions, rewards, next_states, dones, gamma):
+        """The targets: Q(states), the taken action's replaced by reward (+ gamma * the next state's value)."""
         target = tf.where(dones, rewards, rewards + gamma * self._next_state_values(q_next, next_states))
         chosen = tf.one_hot(actions, self.action_size, on_value=True, off_value=False)
-        return q, tf.where(chosen, target[:, None], q)
+        return tf.where(chosen, target[:, None], q)
 
     def _next_state_values(self, q_next, next_states):
         """What each next state is worth: max_a Q(s', a), from the target network if there is one.
@@ -188,15 +195,18 @@ class CompiledQNetwork:
         return self._gradient_step(states, y_batch)
 
     def _gradient_step(self, states, y_batch, weights=None):
+        """One step toward ``y_batch``; or, given a function, toward the targets it makes from this pass's own
+        Q(states) (held constant), returning what the function returned."""
         model = self.model
         with tf.GradientTape() as tape:
             predictions = model(states, training=True)  # dropout active, as in fit
-            loss = model.loss(y_batch, predictions, sample_weight=weights)
+            made = y_batch(tf.stop_gradient(predictions)) if callable(y_batch) else None
+            loss = model.loss(tf.stop_gradient(made[-1]) if made else y_batch, predictions, sample_weight=weights)
         variables = model.trainable_variables
         model.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
         if self.update_target_every_step:
             self._move_target_toward_online()  # reads the updated weights: ordered after apply_gradients
-        return loss
+        return made or loss
 
     def _train_then_predict(self, states, actions, rewards, next_states, dones, gamma, upcoming):
         # TensorFlow orders the forward pass after the weight updates because
@@ -208,8 +218,17 @@ class CompiledQNetwork:
         self, states, actions, rewards, next_states, dones, gamma, upcoming, weights=None
     ):
         # The errors come from the Q-values the targets were built from, before the step, as in the PER lesson.
-        q, y_batch = self._q_and_targets(states, actions, rewards, next_states, dones, gamma)
-        self._gradient_step(states, y_batch, weights)
+        if self.mixes_batch and self.training_pass_is_inference:
+            # The lessons' presets: Q(states) from the gradient step's own forward pass, one pass fewer (for
+            # lesson 6's network a sixth of the replay's arithmetic), the same numbers.
+            def targets(q):
+                q_next = self.model(next_states, training=False)
+                return q, self._targets_from(q, q_next, actions, rewards, next_states, dones, gamma)
+
+            q, y_batch = self._gradient_step(states, targets, weights)
+        else:
+            q, y_batch = self._q_and_targets(states, actions, rewards, next_states, dones, gamma)
+            self._gradient_step(states, y_batch, weights)
         return self.model(upcoming, training=False), tf.reduce_max(tf.abs(y_batch - q), axis=1)
 
     def _move_target_toward_online(self):

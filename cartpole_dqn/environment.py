@@ -25,8 +25,18 @@ RENDER_CHOICES = ("human", "none")
 _X11_PLATFORMS = ("linux", "freebsd", "openbsd")
 
 
-def make_env(render: str = "none"):
-    """Make CartPole-v1; ``render`` is "human" (a window) or "none"."""
+def make_env(render: str = "none", observation: str = "state"):
+    """Make CartPole-v1; ``render`` is "human" (a window) or "none".
+
+    ``observation`` "pixels" (the author's lesson 6): its observations are stacks of rendered frames, drawn off
+    screen, shown in a window too with ``render`` "human".
+    """
+    if observation == "pixels":
+        from cartpole_dqn.pixels import FrameStack
+
+        prepare_display("window" if render == "human" else "frames")
+        env = FrameStack(gym.make(ENV_ID, render_mode="rgb_array"))
+        return gym.wrappers.HumanRendering(env) if render == "human" else env
     if render == "human":
         prepare_display("window")
     return gym.make(ENV_ID, render_mode=None if render == "none" else render)

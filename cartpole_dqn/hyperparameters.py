@@ -11,7 +11,8 @@ here from its field.  The names are the tutorial's own (``EPISODES``, ``gamma``,
 ``ddqn``, the author's next lesson (Double DQN with a target network);
 ``ddqn-soft-bootstrap``, ddqn with the options that kept it learned;
 ``ddqn-quick``, the same replaying every 4th step: the quickest to a solved network;
-``dueling-ddqn``, ``d3qn-egreedy`` and ``per-d3qn``, the author's lessons 3 to 5.
+``dueling-ddqn``, ``d3qn-egreedy`` and ``per-d3qn``, the author's lessons 3 to 5;
+``per-d3qn-pixels``, his lesson 6, learning from the rendered frames.
 """
 
 from __future__ import annotations
@@ -103,6 +104,11 @@ class Hyperparameters:
         "1 copies them (hard update), below 1 is a soft update, in (0, 1]",
         number=RealNumber(0.0, 1.0, low_open=True),
     )
+    target_update_after_episode_0: bool = _param(
+        False,
+        "count the first episode (or replay) as the N-th of --target-update-every N: updates after episodes 0, N, "
+        "2N, ..., as the author's lesson 6 does, instead of after N-1, 2N-1, ...",
+    )
     double_dqn: bool = _param(
         False,
         "Double DQN targets: the online network picks argmax_a Q(s', a), the target network values "
@@ -140,6 +146,13 @@ class Hyperparameters:
     )
     per_beta: float = _param(0.4, "importance-sampling exponent at the start", number=UNIT)
     per_beta_increment: float = _param(0.001, "added to beta at each replay, up to 1", number=UNIT)
+    # The author's lesson 6 (off by default).
+    observation: str = _param(
+        "state",
+        "what the network sees: 'state', CartPole's 4 numbers, or 'pixels', the last 4 rendered frames "
+        "grey, 160 x 240 and black and white, through 3 convolutions (needs --prioritized-replay)",
+        choices=("state", "pixels"),
+    )
 
     def validated(self) -> Hyperparameters:
         """Return self, or raise UserError naming the first impossible value."""
@@ -160,6 +173,11 @@ class Hyperparameters:
             raise UserError(f"{flag_of('epsilon_decay_rate')} needs {flag_of('epsilon_decay_at')} act")
         if self.importance_sampling and not self.prioritized_replay:
             raise UserError(f"{flag_of('importance_sampling')} needs {flag_of('prioritized_replay')}")
+        if self.observation == "pixels" and not self.prioritized_replay:
+            raise UserError(
+                f"{flag_of('observation')} pixels needs {flag_of('prioritized_replay')}, the memory that keeps "
+                "each frame once"
+            )
         if self.bootstrap_time_limit and self.time_limit_reward != "plain":
             raise UserError(
                 f"{flag_of('bootstrap_time_limit')} needs {flag_of('time_limit_reward')} plain: "
@@ -251,6 +269,9 @@ _D3QN_EGREEDY = _DUELING_DDQN.replace(train_start=32, epsilon_decay_at="act", ep
 _PER_D3QN = _DUELING_DDQN.replace(
     memory_size=10000, train_start=0, epsilon_decay_at="act", epsilon_decay=0.9995, prioritized_replay=True
 )
+# Lesson 6, Cartpole_PER_D3QN_CNN_TF2.py: lesson 5 learning from the frames, the target network copied after
+# episodes 0, 4, 8, ...
+_PER_D3QN_PIXELS = _PER_D3QN.replace(observation="pixels", target_update_every=4, target_update_after_episode_0=True)
 
 # Named recipes; the command line's --preset picks one, its flags override single values.
 PRESETS = {
@@ -262,6 +283,7 @@ PRESETS = {
     "dueling-ddqn": _DUELING_DDQN,
     "d3qn-egreedy": _D3QN_EGREEDY,
     "per-d3qn": _PER_D3QN,
+    "per-d3qn-pixels": _PER_D3QN_PIXELS,
 }
 DEFAULT_PRESET = "tutorial"
 DEFAULT_MODEL_PATH = "cartpole-dqn.h5"  # the tutorial's file name
@@ -284,7 +306,8 @@ def add_flags(parser) -> None:
         "to 0.02: the one that stays learned) or 'ddqn-quick' (ddqn-soft-bootstrap replaying after every "
         "4th step, minibatches of 64, learning rate 0.002: the quickest to solve); the author's lessons 3 to 5: "
         "'dueling-ddqn' (ddqn with a dueling head), 'd3qn-egreedy' (epsilon decayed exponentially per step, "
-        "replay from 32 transitions) and 'per-d3qn' (prioritized replay) "
+        "replay from 32 transitions), 'per-d3qn' (prioritized replay) and 'per-d3qn-pixels' (lesson 6: per-d3qn "
+        "learning from the rendered frames) "
         f"(default: {DEFAULT_PRESET})",
     )
     group = parser.add_argument_group("hyperparameters (each flag overrides the preset's value)")

@@ -30,6 +30,7 @@ from cartpole_dqn.dueling import DuelingHead, dueling_q_values
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.hyperparameters import DEFAULTS, flag_of
 from cartpole_dqn.output_files import written_atomically
+from cartpole_dqn.pixels import lesson_convolutions
 
 
 def OurModel(input_shape, action_space, hyperparameters=DEFAULTS):
@@ -40,6 +41,8 @@ def OurModel(input_shape, action_space, hyperparameters=DEFAULTS):
     """
     X_input = Input(input_shape)
     X = X_input
+    if len(input_shape) == 3:  # a stack of frames: the author's lesson 6
+        X = lesson_convolutions(X)
     for units in (512, 256, 64):
         X = _dense(units, "relu", hyperparameters.kernel_initializer)(X)
         if hyperparameters.dropout:
@@ -144,7 +147,7 @@ def save_model(model, path) -> None:
         absl_log.setLevel(level)
 
 
-def load_model(path, state_size: int, action_size: int):
+def load_model(path, state_size: int | tuple[int, ...], action_size: int):
     """Load a saved Q-network for predicting, checking it fits the environment.
 
     Raises UserError with a one-line explanation for a missing file, a file
@@ -166,10 +169,11 @@ def load_model(path, state_size: int, action_size: int):
             other_version = foreign_models.other_keras_training_config(path)
     except Exception as exc:  # Keras, h5py and zipfile raise many types for a bad file
         raise UserError(f"{path} is not a readable Keras model ({_first_sentence(exc)})") from None
-    if not (len(inputs) == 2 and inputs[-1] == state_size and len(outputs) == 2 and outputs[-1] == action_size):
+    state_shape = state_size if isinstance(state_size, tuple) else (state_size,)
+    if not (tuple(inputs[1:]) == state_shape and len(outputs) == 2 and outputs[-1] == action_size):
         raise UserError(
             f"{path} holds a network of input {tuple(inputs)} and output {tuple(outputs)}; "
-            f"CartPole needs input (None, {state_size}) and output (None, {action_size})"
+            f"CartPole needs input {(None, *state_shape)} and output (None, {action_size})"
         )
     if other_version:
         print(foreign_models.note_on_loading(path, other_version), flush=True)

@@ -47,12 +47,12 @@ class Draw(NamedTuple):
     weights: np.ndarray | None  # (n,) float32 loss weights; None without importance sampling (all 1)
 
 
-def prioritized_memory(hyperparameters, state_size: int) -> PrioritizedMemory:
-    """An empty memory with the recipe's capacity (memory_size) and PER values."""
+def prioritized_memory(hyperparameters, state_shape: tuple[int, ...], memory_class=None) -> PrioritizedMemory:
+    """An empty ``memory_class`` (PrioritizedMemory by default) with the recipe's capacity and PER values."""
     hp = hyperparameters
-    return PrioritizedMemory(
+    return (memory_class or PrioritizedMemory)(
         hp.memory_size,
-        state_size,
+        state_shape,
         alpha=hp.per_alpha,
         offset=hp.per_offset,
         error_clip=hp.per_error_clip,
@@ -68,7 +68,7 @@ class PrioritizedMemory:
     def __init__(
         self,
         capacity: int,
-        state_size: int,
+        state_size: int | tuple[int, ...],
         *,
         alpha: float = 0.6,
         offset: float = 0.01,
@@ -81,10 +81,11 @@ class PrioritizedMemory:
         self.alpha, self.offset, self.error_clip = np.float32(alpha), np.float32(offset), np.float32(error_clip)
         self.importance_sampling, self.beta, self.beta_increment = importance_sampling, beta, beta_increment
         self.tree = np.zeros(2 * capacity - 1)
-        self.states = np.zeros((capacity, state_size), np.float32)
+        self.state_shape = (state_size,) if isinstance(state_size, int) else tuple(state_size)
+        self.states = np.zeros((capacity, *self._stored_shape()), np.float32)
         self.actions = np.zeros(capacity, np.int32)
         self.rewards = np.zeros(capacity, np.float32)
-        self.next_states = np.zeros((capacity, state_size), np.float32)
+        self.next_states = np.zeros((capacity, *self._stored_shape()), np.float32)
         self.dones = np.zeros(capacity, bool)
         self.data_pointer = 0  # where the next transition goes (his name)
         self.size = 0
@@ -99,20 +100,15 @@ class PrioritizedMemory:
         if not -self.size <= index < self.size:
             raise IndexError("memory index out of range")
         slot = (self.data_pointer - self.size + index % self.size) % self.capacity
-        return (
-            self.states[slot : slot + 1],
-            int(self.actions[slot]),
-            float(self.rewards[slot]),
-            self.next_states[slot : slot + 1],
-            bool(self.dones[slot]),
-        )
+        states, next_states = self._states_of(np.array([slot]))
+        return states, int(self.actions[slot]), float(self.rewards[slot]), next_states, bool(self.dones[slot])
 
     def append(self, transition) -> None:
         """Store (state, action, reward, next_state, done) at the highest priority of any leaf."""
         state, action, reward, next_state, done = transition
         slot = self.data_pointer
-        self.states[slot], self.actions[slot], self.rewards[slot] = np.ravel(state), action, reward
-        self.next_states[slot], self.dones[slot] = np.ravel(next_state), done
+        self._store_states(slot, state, next_state)
+        self.actions[slot], self.rewards[slot], self.dones[slot] = action, reward, done
         highest = self.tree[-self.capacity :].max()
         self._set_leaf(slot + self.capacity - 1, highest if highest else float(self.error_clip))
         self.data_pointer = (slot + 1) % self.capacity
@@ -126,9 +122,8 @@ class PrioritizedMemory:
         bounds = segment * np.arange(n + 1)
         leaves = self._leaves_at(np.random.uniform(bounds[:-1], bounds[1:]))
         slots = leaves - (self.capacity - 1)
-        minibatch = Minibatch(
-            self.states[slots], self.actions[slots], self.rewards[slots], self.next_states[slots], self.dones[slots]
-        )
+        states, next_states = self._states_of(slots)
+        minibatch = Minibatch(states, self.actions[slots], self.rewards[slots], next_states, self.dones[slots])
         return Draw(leaves, minibatch, self._weights(leaves))
 
     def update_priorities(self, leaves: np.ndarray, abs_errors: np.ndarray) -> None:
@@ -148,6 +143,19 @@ class PrioritizedMemory:
         last[repeat - 1] = False
         self.tree[ordered[last]] = priorities[order][last]
         self._add_to_ancestors(leaves, change)
+
+    # -- the states: kept whole here, frame by frame in FrameMemory -------
+
+    def _stored_shape(self) -> tuple[int, ...]:
+        return self.state_shape
+
+    def _store_states(self, slot: int, state, next_state) -> None:
+        self.states[slot] = np.reshape(state, self.state_shape)
+        self.next_states[slot] = np.reshape(next_state, self.state_shape)
+
+    def _states_of(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The states and next states of the transitions in ``slots``, as (len(slots), *state_shape) arrays."""
+        return self.states[slots], self.next_states[slots]
 
     # -- checkpoints ------------------------------------------------------
 

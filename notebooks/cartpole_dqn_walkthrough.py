@@ -45,6 +45,7 @@
 # | 6. Training | the first cell | 16 s with seed 108 and the tutorial's values (25 episodes); up to 13 minutes \* |
 # | 7. Testing | section 6's `settings` and `result` | 8 s |
 # | 8. What comes next | the first cell | under 1 s |
+# | 10. The author's lesson 6 | the first cell | under 1 s (timed alone, 2026-12-03, load 0.4) |
 #
 # \* A run that finds no solved network plays all of `EPISODES`: 1000 episodes of the tutorial's recipe took
 # 10 to 13 minutes on the seeds measured (`docs/solved-study/notes.md`).
@@ -485,6 +486,65 @@ prioritized = memory.sample(32).minibatch
 print(f"falls in the memory: {int((memory.rewards[:300] < 0).sum())} of 300")
 print(f"falls in a minibatch drawn by priority: {int((prioritized.rewards < 0).sum())} of 32")
 print(f"falls in a uniform minibatch:           {sum(t[2] < 0 for t in random.sample(uniform, 32))} of 32")
+
+# %% [markdown]
+# ## 10. The author's lesson 6: learning from the pixels
+#
+# *Needs the first cell; under a second.*
+#
+# The last lesson of the series, `per-d3qn-pixels`, hides the four numbers: the network sees what the
+# game draws. Each frame is turned grey, shrunk to 240 x 160 with bicubic interpolation and
+# thresholded, so that only the pure white background is 1 and the cart, the pole and the track
+# are 0. The package computes his OpenCV calls in NumPy, integer for integer. Here is a frame as
+# the game draws it and as the network sees it:
+
+# %%
+from cartpole_dqn.environment import make_env
+from cartpole_dqn.hyperparameters import PRESETS
+from cartpole_dqn.pixels import lesson_frame
+
+pixel_env = make_env("none", "pixels")
+stack, _ = pixel_env.reset(seed=SEED)
+for _ in range(3):
+    stack, *_ = pixel_env.step(1)  # push right, three times
+drawn = pixel_env.render()
+seen = lesson_frame(drawn)
+print(f"drawn: {drawn.shape[1]}x{drawn.shape[0]} RGB; seen: {seen.shape[1]}x{seen.shape[0]}, "
+      f"{int((seen == 0).sum())} of {seen.size} pixels 0")
+side_by_side = PILImage.new("L", (300 + 12 + 240, 200), 255)
+side_by_side.paste(PILImage.fromarray(drawn).convert("L").resize((300, 200)), (0, 0))
+side_by_side.paste(PILImage.fromarray((seen * 255).astype(np.uint8)), (312, 20))
+side_by_side.save(RUN / "frame-seen.png", optimize=True)
+display(Image(filename=RUN / "frame-seen.png"))
+
+# %% [markdown]
+# One frame cannot tell which way the pole is falling, so the state is the last four frames,
+# newest first (after a reset, the reset's frame four times). The three steps above, with the
+# reset's frame as the oldest:
+
+# %%
+strip = PILImage.new("L", (4 * 240 + 3 * 8, 160), 255)
+for channel in range(stack.shape[-1]):
+    strip.paste(PILImage.fromarray((stack[..., channel] * 255).astype(np.uint8)), (channel * 248, 0))
+strip.save(RUN / "stack.png", optimize=True)
+print("newest  ->  oldest")
+display(Image(filename=RUN / "stack.png"))
+pixel_env.close()
+
+# %% [markdown]
+# Three convolutions read the stack before the dueling network of lesson 5: 64 filters of 5 x 5
+# at stride 3, 64 of 4 x 4 at stride 2, 64 of 3 x 3, then the Dense layers of 512, 256 and 64.
+# Flattened, the last convolution gives 52,992 numbers, so the first Dense layer alone holds 27
+# million of the network's weights: a training step took 0.17-0.18 s on the quiet 2-core machine of
+# BENCHMARKS.md, 0.3 s beside other jobs (its section on lesson 6 has the figures), and his memory
+# of 10,000 float64 stacks (12.3 GB) becomes 97 MB of frames kept once, as bits.
+
+# %%
+pixel_model = OurModel(stack.shape, 2, PRESETS["per-d3qn-pixels"])
+print(f"{'layer':16} {'output':>16} {'weights':>12}")
+for layer in pixel_model.layers[1:]:
+    print(f"{layer.name:16} {str(tuple(layer.output.shape[1:])):>16} {layer.count_params():>12,}")
+print(f"{'total':16} {'':>16} {pixel_model.count_params():>12,}")
 
 # %% [markdown]
 # To go further from here: `cartpole-dqn train --help` lists every option, the README maps each of

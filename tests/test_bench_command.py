@@ -1,4 +1,4 @@
-"""``cartpole-dqn bench {speed,learning,profile,sb3}``: each benchmark its own flags, checked before anything
+"""``cartpole-dqn bench {speed,learning,profile,sb3,pixels}``: each benchmark its own flags, checked before anything
 runs; the old flag forms answer with the new command."""
 
 import pytest
@@ -47,3 +47,11 @@ def test_learning_benchmark_checks_its_outputs_before_any_seed_trains(cli_error,
         f"cartpole-dqn: error: {flag} taken is a folder; it must name a file"
     )
     assert not list(tmp_path.glob("**/*.log"))  # no seed ran
+
+
+@pytest.mark.parametrize("benchmark", ["speed", "profile"])
+def test_the_four_number_benchmarks_send_frames_to_bench_pixels(cli_error, benchmark):
+    assert cli_error("bench", benchmark, "--preset", "per-d3qn-pixels") == (
+        f"cartpole-dqn: error: bench {benchmark} times the recipes on CartPole's 4 numbers; "
+        "for frames: cartpole-dqn bench pixels"
+    )

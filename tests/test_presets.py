@@ -143,13 +143,14 @@ def test_train_help_shows_each_presets_values(capsys):
         build_parser().parse_args(["train", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "--double-dqn, --no-double-dqn" in help_text
-    lessons = "dueling-ddqn: {0}; d3qn-egreedy: {0}; per-d3qn: {0})"
+    lessons = "dueling-ddqn: {0}; d3qn-egreedy: {0}; per-d3qn: {0}; per-d3qn-pixels: {0})"
     assert (
         "(default: False; ddqn: True; ddqn-soft-bootstrap: True; ddqn-quick: True; " + lessons.format(True) in help_text
     )
     assert "(default: 128; ddqn: 32; ddqn-soft-bootstrap: 32; ddqn-quick: 64; " + lessons.format(32) in help_text
     assert "(default: 1; ddqn-quick: 4)" in help_text
-    assert "(default: 0; ddqn: 1; ddqn-soft-bootstrap: 1; ddqn-quick: 1; " + lessons.format(1) in help_text
+    assert "(default: 0; ddqn: 1; ddqn-soft-bootstrap: 1; ddqn-quick: 1; " in help_text
+    assert "dueling-ddqn: 1; d3qn-egreedy: 1; per-d3qn: 1; per-d3qn-pixels: 4)" in help_text
     assert "(default: 0.95; ddqn-soft-bootstrap: 0.99; ddqn-quick: 0.99)" in help_text
 
 

@@ -1,4 +1,4 @@
-"""``cartpole-dqn bench {speed,learning,profile,sb3}``: each benchmark's own flags, and the call it makes.
+"""``cartpole-dqn bench {speed,learning,profile,sb3,pixels}``: each benchmark's own flags, and the call it makes.
 
 The command line hands this module its ``bench`` parser; a new benchmark is one more subcommand here and its
 module beside this one.  Nothing here imports TensorFlow before a benchmark runs: ``--help`` answers at once.
@@ -21,8 +21,8 @@ OLD_FORMS = {"--learning": "learning", "--profile": "profile", "--against-sb3": 
 
 
 def add_benchmarks(bench) -> None:
-    """The four benchmarks as subcommands of ``bench`` (an argparse parser), each with its flags."""
-    benchmarks = bench.add_subparsers(dest="benchmark", required=True, metavar="{speed,learning,profile,sb3}")
+    """The five benchmarks as subcommands of ``bench`` (an argparse parser), each with its flags."""
+    benchmarks = bench.add_subparsers(dest="benchmark", required=True, metavar="{speed,learning,profile,sb3,pixels}")
 
     def add(name, help_text, description, run):
         parser = benchmarks.add_parser(
@@ -86,6 +86,19 @@ def add_benchmarks(bench) -> None:
         "torch.set_num_threads for SB3 (one thread per operation, as TensorFlow's; more threads collapse on a "
         "machine with other work)",
     )
+
+    pixels = benchmarks.add_parser(
+        "pixels",
+        help="the author's lesson 6 (per-d3qn-pixels): its replay beside his calls, and its seconds a step",
+        description="Time the author's lesson 6 (--preset per-d3qn-pixels): his replay's three predicts and fit "
+        "against the package's replay on the same minibatch, in turns, then the training loop. See BENCHMARKS.md.",
+        formatter_class=bench.formatter_class,
+    )
+    pixels.add_argument("--seed", type=SEED, default=0, help=f"seed, 0 to {MAX_SEED} (default: 0)")
+    _add_count(pixels, "--rounds", 3, "turns of his calls and the package's replay")
+    _add_count(pixels, "--replays", 5, "replays timed per side and round")
+    _add_count(pixels, "--steps", 40, "timed environment steps of the training loop")
+    pixels.set_defaults(run=run_pixels)
 
 
 def _add_count(parser, flag, default, help_text, **options) -> None:
@@ -154,25 +167,45 @@ def old_form_error(argv) -> str | None:
     return "bench needs a benchmark: 'cartpole-dqn bench speed' (against the tutorial's code), learning, profile or sb3"
 
 
+def _four_numbers(args, benchmark: str):
+    """The recipe of ``args``, unless it sees frames: these benchmarks time the recipes on CartPole's 4 numbers."""
+    hyperparameters = hyperparameters_from(args)
+    if hyperparameters.observation == "pixels":
+        raise UserError(
+            f"bench {benchmark} times the recipes on CartPole's 4 numbers; for frames: cartpole-dqn bench pixels"
+        )
+    return hyperparameters
+
+
 def run_speed(args) -> int:
+    hyperparameters = _four_numbers(args, "speed")
     process.import_tensorflow_quietly()  # looked up here, so a test can stand in for it
     from cartpole_dqn.bench.speed import run_speed
 
-    run_speed(hyperparameters_from(args), args.steps, args.tutorial_steps, args.updates, args.seed)
+    run_speed(hyperparameters, args.steps, args.tutorial_steps, args.updates, args.seed)
     return 0
 
 
 def run_profile(args) -> int:
+    hyperparameters = _four_numbers(args, "profile")
     process.import_tensorflow_quietly()
     from cartpole_dqn.bench.profile import run_profile
 
-    run_profile(hyperparameters_from(args), args.updates, args.seed)
+    run_profile(hyperparameters, args.updates, args.seed)
+    return 0
+
+
+def run_pixels(args) -> int:
+    process.import_tensorflow_quietly()
+    from cartpole_dqn.bench.pixel_speed import run_pixel_speed
+
+    run_pixel_speed(args.rounds, args.replays, args.steps, args.seed)
     return 0
 
 
 def run_sb3(args) -> int:
     check_sb3_installed()
-    hyperparameters = hyperparameters_from(args)
+    hyperparameters = _four_numbers(args, "sb3")
     # Its worker processes load TensorFlow and PyTorch; this one needs neither.
     from cartpole_dqn.bench.sb3 import run_against_sb3
 

@@ -27,6 +27,7 @@ import numpy as np
 
 from cartpole_dqn.environment import ENV_ID, prepare_display
 from cartpole_dqn.output_files import written_atomically
+from cartpole_dqn.pixels import FrameStack
 
 FRAME_SKIP = 2
 SCALE = 0.5
@@ -34,14 +35,16 @@ MAX_FRAMES = 250
 STEPS_PER_SECOND = 50  # CartPole-v1's render_fps
 
 
-def recording_env(render: str = "none"):
+def recording_env(render: str = "none", observation: str = "state"):
     """CartPole recording its frames, and the GifRecorder holding them: ``(env, recorder)``.
 
-    With render "human" the frames are also shown in a window.
+    With render "human" the frames are also shown in a window; with observation "pixels" the agent sees them
+    as the author's lesson 6 does.
     """
     prepare_display("window" if render == "human" else "frames")
     recorder = GifRecorder(gym.make(ENV_ID, render_mode="rgb_array"))
-    return (gym.wrappers.HumanRendering(recorder) if render == "human" else recorder), recorder
+    env = FrameStack(recorder) if observation == "pixels" else recorder
+    return (gym.wrappers.HumanRendering(env) if render == "human" else env), recorder
 
 
 class GifRecorder(gym.Wrapper):

@@ -9,13 +9,14 @@ the GIF and the plot.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from cartpole_dqn.environment import make_env
 from cartpole_dqn.errors import UserError
-from cartpole_dqn.hyperparameters import Hyperparameters
+from cartpole_dqn.hyperparameters import PRESETS, Hyperparameters
 from cartpole_dqn.output_files import check_file, check_plot_path
 from cartpole_dqn.pretrained import PRETRAINED_MODEL
 from cartpole_dqn.process import new_agent
@@ -76,14 +77,16 @@ def play(
         check_file(gif, "--gif")
     if plot:
         check_plot_path(plot, "--plot")
+    if _sees_frames(model_path):  # the author's lesson 6: the model is played on the frames it learnt from
+        hyperparameters = PRESETS["per-d3qn-pixels"].replace(EPISODES=hyperparameters.EPISODES)
     recorder = None
     if gif:
         from cartpole_dqn.training.gif_recorder import recording_env
 
         # It also shows the frames in a window with --render human.
-        env, recorder = recording_env(render)
+        env, recorder = recording_env(render, hyperparameters.observation)
     else:
-        env = make_env(render)
+        env = make_env(render, hyperparameters.observation)
     agent = agent_factory(hyperparameters, seed, env=env, model_path=model_path)
     interrupted = False
     try:
@@ -100,3 +103,19 @@ def play(
 
         print(f"score plot: {plot_test_scores(agent.scores, plot)}", flush=True)
     return PlayResult(list(agent.scores), interrupted)
+
+
+def _sees_frames(model_path) -> bool:
+    """Whether the .h5 model at ``model_path`` takes stacks of frames (a 4-axis input); False for anything else.
+
+    Read from the file's configuration, without loading its weights; loading the model says what is wrong with
+    a file that cannot be read.
+    """
+    import h5py
+
+    try:
+        with h5py.File(model_path, "r") as saved:
+            config = json.loads(saved.attrs["model_config"])
+        return len(config["config"]["layers"][0]["config"]["batch_shape"]) == 4
+    except (OSError, KeyError, IndexError, TypeError, ValueError):
+        return False

@@ -33,12 +33,14 @@ run prints the same episodes with or without them.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cartpole_dqn.environment import make_env
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters
 from cartpole_dqn.output_files import check_file, check_folder, check_model_path
@@ -259,6 +261,7 @@ def _evaluator(settings: TrainingSettings, files: RunFiles) -> Evaluator | None:
         threshold=settings.threshold,
         log_path=files.evaluations_log,
         cut_hopeless_screens=settings.cut_hopeless_screens,
+        make_env=functools.partial(make_env, observation=settings.hyperparameters.observation),
     )
 
 

@@ -115,14 +115,15 @@ def saved_model(tmp_path_factory):
     return path
 
 
-def seeded_agent(hyperparameters=None, seed=0, **options):
-    """A DQNAgent made as the command line makes one: in a process seeded with ``seed``."""
+def seeded_agent(hyperparameters=None, seed=0, agent_class=None, **options):
+    """A DQNAgent (or ``agent_class``, a subclass) made as the command line makes one: in a process seeded with
+    ``seed``."""
     from cartpole_dqn.agent import DQNAgent
     from cartpole_dqn.hyperparameters import DEFAULTS
     from cartpole_dqn.process import prepare_process
 
     prepare_process(seed)
-    return DQNAgent(hyperparameters or DEFAULTS, seed=seed, **options)
+    return (agent_class or DQNAgent)(hyperparameters or DEFAULTS, seed=seed, **options)
 
 
 def trained(evaluator=None, seed=3):

@@ -110,13 +110,22 @@ def test_dueling_ddqn_targets_equal_the_lessons_per_sample_targets(dueling_agent
     assert not np.allclose(one_pass.targets(arrays, agent.gamma), y_lesson, atol=1e-3)
 
 
+class RecordingEpsilon(DQNAgent):
+    """A DQNAgent that records the epsilon of each action it takes."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.epsilons: list[float] = []
+
+    def act(self, state, q_values=None):
+        self.epsilons.append(self.epsilon)
+        return super().act(state, q_values)
+
+
 def _epsilons_of_a_run(hyperparameters, episodes):
-    agent = seeded_agent(hyperparameters.replace(EPISODES=episodes), seed=1)
-    seen = []
-    act = agent.act
-    agent.act = lambda state, q_values=None: (seen.append(agent.epsilon), act(state, q_values))[1]
+    agent = seeded_agent(hyperparameters.replace(EPISODES=episodes), seed=1, agent_class=RecordingEpsilon)
     agent.run()
-    return agent, seen
+    return agent, agent.epsilons
 
 
 def test_d3qn_egreedy_sets_epsilon_before_every_action_from_the_run_s_step_count():

@@ -15,6 +15,7 @@ from cartpole_dqn.hyperparameters import PRESETS
 from cartpole_dqn.pixels import COLS, REM_STEP, ROWS, lesson_frame
 from cartpole_dqn.training import checkpoint
 from conftest import seeded_agent
+from test_target_network import RecordingUpdates
 
 PIXELS = PRESETS["per-d3qn-pixels"]
 STACK = (ROWS, COLS, REM_STEP)
@@ -164,9 +165,8 @@ def test_a_pixel_run_resumed_from_its_checkpoint_goes_on_as_the_uninterrupted_ru
 
 def test_the_target_network_is_copied_after_episodes_0_4_8_as_his_e_mod_4_does():
     hyperparameters = PRESETS["per-d3qn"].replace(target_update_every=4, target_update_after_episode_0=True)
-    agent = seeded_agent(hyperparameters.replace(EPISODES=9), seed=1)
-    copied_after = []
-    update = agent.update_target_model
-    agent.update_target_model = lambda: (copied_after.append(len(agent.scores) - 1), update())
+    agent = seeded_agent(
+        hyperparameters.replace(EPISODES=9), seed=1, agent_class=RecordingUpdates, seen=lambda a: len(a.scores) - 1
+    )
     agent.run()
-    assert copied_after == [0, 4, 8]
+    assert agent.updates == [0, 4, 8]  # the episodes after which the target network was copied

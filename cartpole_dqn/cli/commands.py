@@ -103,9 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
         "bench",
         formatter_class=HelpFormatter,
         help="time training against the tutorial's code, or measure learning over seeds",
-        description="Four benchmarks, one subcommand each: speed against the tutorial's code, learning over "
-        "seeds, the profile of one training step, the training loop beside Stable-Baselines3's DQN. See "
-        "BENCHMARKS.md.",
+        description="Five benchmarks, one subcommand each: speed against the tutorial's code, learning over "
+        "seeds, the profile of one training step, the training loop beside Stable-Baselines3's DQN, and lesson "
+        "6's replay from pixels against the lesson's own calls. See BENCHMARKS.md.",
     )
     add_benchmarks(bench)
     return parser

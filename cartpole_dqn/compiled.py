@@ -191,22 +191,22 @@ class CompiledQNetwork:
 
     def _train_on_targets(self, states, actions, rewards, next_states, dones, gamma):
         """One gradient step on the minibatch, as the tutorial's single ``fit`` call."""
-        y_batch = self._q_targets(states, actions, rewards, next_states, dones, gamma)
-        return self._gradient_step(states, y_batch)
+        q_and_targets = self._q_and_targets(states, actions, rewards, next_states, dones, gamma)
+        return self._gradient_step(states, lambda _: q_and_targets)
 
-    def _gradient_step(self, states, y_batch, weights=None):
-        """One step toward ``y_batch``; or, given a function, toward the targets it makes from this pass's own
-        Q(states) (held constant), returning what the function returned."""
+    def _gradient_step(self, states, q_and_targets, weights=None):
+        """One step toward targets; ``q_and_targets`` makes (Q(states), targets) from this pass's own Q(states),
+        held constant, or returns ones made before.  Returns them."""
         model = self.model
         with tf.GradientTape() as tape:
             predictions = model(states, training=True)  # dropout active, as in fit
-            made = y_batch(tf.stop_gradient(predictions)) if callable(y_batch) else None
-            loss = model.loss(tf.stop_gradient(made[-1]) if made else y_batch, predictions, sample_weight=weights)
+            q, y_batch = q_and_targets(tf.stop_gradient(predictions))
+            loss = model.loss(tf.stop_gradient(y_batch), predictions, sample_weight=weights)
         variables = model.trainable_variables
         model.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
         if self.update_target_every_step:
             self._move_target_toward_online()  # reads the updated weights: ordered after apply_gradients
-        return made or loss
+        return q, y_batch
 
     def _train_then_predict(self, states, actions, rewards, next_states, dones, gamma, upcoming):
         # TensorFlow orders the forward pass after the weight updates because
@@ -227,8 +227,8 @@ class CompiledQNetwork:
 
             q, y_batch = self._gradient_step(states, targets, weights)
         else:
-            q, y_batch = self._q_and_targets(states, actions, rewards, next_states, dones, gamma)
-            self._gradient_step(states, y_batch, weights)
+            q_and_targets = self._q_and_targets(states, actions, rewards, next_states, dones, gamma)
+            q, y_batch = self._gradient_step(states, lambda _: q_and_targets, weights)
         return self.model(upcoming, training=False), tf.reduce_max(tf.abs(y_batch - q), axis=1)
 
     def _move_target_toward_online(self):

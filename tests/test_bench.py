@@ -323,6 +323,7 @@ def test_profile_times_each_part_of_a_step_and_ends_with_machine_readable_line(c
         "forward, states + next states (inference)",
         "forward, states alone (inference)",
         "forward, next states alone (inference)",
+        "matrix products alone",
         "Dropout layers alone (masks and product)",
         "training forward with Dropout",
         "training forward + backward",

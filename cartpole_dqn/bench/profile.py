@@ -11,7 +11,9 @@ After the speed benchmark's warm-up, one process times, per call:
 * the replay's compiled call as the loop makes it (``train_step_then_q``);
 * the parts of that call, each compiled on its own with the agent's network:
   the inference forward passes (states and next states together, as the call
-  makes them, and each alone), the Dropout layers alone (their masks and
+  makes them, and each alone), the call's matrix products alone (those of
+  its three forward passes and of the backward pass, on the same shapes,
+  for a plain Dense stack), the Dropout layers alone (their masks and
   their product), the training forward pass with Dropout, forward plus
   backward, Adam's update of the 8 weight arrays, and the forward pass of the
   one state the loop acts on next.
@@ -76,6 +78,8 @@ def _parts(agent):
         model.optimizer.apply_gradients(zip(zero_gradients, variables, strict=True))
         return tf.constant(0)
 
+    kernels = [variable for variable in variables if len(variable.shape) == 2]
+    products_call = compile_function(lambda s, n, u: _matrix_products(kernels, s, n, u), [rows, rows, rows])
     forward_call = compile_function(forward, [rows])
     both_forward = compile_function(lambda s, n: model(tf.concat([s, n], axis=0), training=False), [rows, rows])
     training_call = compile_function(training_forward, [rows])
@@ -102,6 +106,7 @@ def _parts(agent):
         ("  forward, states + next states (inference)", lambda: both_forward(states, next_states)),
         ("  forward, states alone (inference)", lambda: forward_call(states)),
         ("  forward, next states alone (inference)", lambda: forward_call(next_states)),
+        ("  matrix products alone", lambda: products_call(states, next_states, upcoming)),
         ("  Dropout layers alone (masks and product)", dropout_call),
         ("  training forward with Dropout", lambda: training_call(states)),
         ("  training forward + backward", lambda: backward_call(states, targets)),
@@ -110,7 +115,29 @@ def _parts(agent):
     ]
     if not dropouts:
         parts = [(name, call) for name, call in parts if "Dropout" not in name]
+    if any(a.shape[1] != b.shape[0] for a, b in zip(kernels, kernels[1:], strict=False)):  # not a plain Dense stack
+        parts = [(name, call) for name, call in parts if "matrix products" not in name]
     return parts
+
+
+def _matrix_products(kernels, states, next_states, upcoming):
+    """The replay call's matrix products alone: its inference pass on states and next states, its training
+    pass on states and the backward pass through it (each kernel's gradient, and the gradient of each layer's
+    input but the first's), and the pass on the state acted on next."""
+    passes = []
+    for x in (tf.concat([states, next_states], axis=0), states, upcoming):
+        inputs = []
+        for kernel in kernels:
+            inputs.append(x)
+            x = tf.matmul(x, kernel)
+        passes.append((inputs, x))
+    inputs, gradient = passes[1]
+    results = [passes[0][1], passes[2][1]]
+    for layer in reversed(range(len(kernels))):
+        results.append(tf.matmul(inputs[layer], gradient, transpose_a=True))
+        if layer:
+            gradient = tf.matmul(gradient, kernels[layer], transpose_b=True)
+    return results
 
 
 def run_profile(hyperparameters, calls: int, seed: int, out=print) -> None:

@@ -6,6 +6,7 @@ skipped there.  No test asserts a speed.
 """
 
 import importlib.util
+import json
 import os
 import re
 import subprocess
@@ -75,16 +76,36 @@ def test_a_tiny_side_by_side_run_takes_turns_and_ends_with_both_ratios(cli, tmp_
     assert all("20 gradient steps" in line for line in round_lines[1:3])  # SB3: one gradient step per step
 
 
+STOCK_SIDE_WITH_OWN_THREADS = """
+import json, torch
+from cartpole_dqn.bench.sb3 import SB3StockSide
+from cartpole_dqn.hyperparameters import DEFAULTS
+before = torch.get_num_threads()
+side = SB3StockSide(DEFAULTS.replace(batch_size=8), 0, 0)
+print(json.dumps({
+    "threads": [before, torch.get_num_threads()],
+    "line": side.threads(),
+    "gradient_steps": side.run(10).gradient_steps,
+    "dropouts": sum(isinstance(module, torch.nn.Dropout) for module in side.model.policy.modules()),
+}))
+"""
+
+
 @needs_sb3
-def test_the_stock_side_has_no_dropout_and_sb3_threads_0_leaves_pytorch_its_own_default():
-    import torch
-
-    from cartpole_dqn.bench.sb3 import SB3StockSide
-    from cartpole_dqn.hyperparameters import DEFAULTS
-
-    before = torch.get_num_threads()
-    side = SB3StockSide(DEFAULTS.replace(batch_size=8), 0, 0)
-    assert torch.get_num_threads() == before
-    assert side.threads() == f"SB3-stock: PyTorch's own default, {before} thread(s)"
-    assert side.run(10).gradient_steps == 10
-    assert not any(isinstance(module, torch.nn.Dropout) for module in side.model.policy.modules())  # stock: none
+def test_the_stock_side_has_no_dropout_and_sb3_threads_0_leaves_pytorch_its_own_default(tmp_path):
+    # In a process of its own, as bench sb3 runs it: PyTorch beside this process's TensorFlow can crash.
+    result = subprocess.run(
+        [sys.executable, "-c", STOCK_SIDE_WITH_OWN_THREADS],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    before, after = found["threads"]
+    assert after == before
+    assert found["line"] == f"SB3-stock: PyTorch's own default, {before} thread(s)"
+    assert found["gradient_steps"] == 10
+    assert found["dropouts"] == 0  # SB3's stock policy: no Dropout

@@ -28,20 +28,25 @@ def against_sb3_line(threads: str) -> re.Pattern:
     )
 
 
+def run_python(code: str, folder) -> subprocess.CompletedProcess:
+    """``code`` run by a Python process of its own in ``folder``, with this repository's package."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=folder,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 def test_without_sb3_installed_the_flag_is_a_one_line_error_naming_the_extra(tmp_path):
     # SB3 hidden from this process even where it is installed: None in sys.modules makes it unfindable.
     code = (
         "import sys; sys.modules['stable_baselines3'] = None; from cartpole_dqn.cli import main; "
         "sys.exit(main(['bench', 'sb3']))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_python(code, tmp_path)
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr == (
@@ -94,14 +99,7 @@ print(json.dumps({
 @needs_sb3
 def test_the_stock_side_has_no_dropout_and_sb3_threads_0_leaves_pytorch_its_own_default(tmp_path):
     # In a process of its own, as bench sb3 runs it: PyTorch beside this process's TensorFlow can crash.
-    result = subprocess.run(
-        [sys.executable, "-c", STOCK_SIDE_WITH_OWN_THREADS],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_python(STOCK_SIDE_WITH_OWN_THREADS, tmp_path)
     assert result.returncode == 0, result.stderr
     found = json.loads(result.stdout.strip().splitlines()[-1])
     before, after = found["threads"]

@@ -33,6 +33,7 @@ from cartpole_dqn.frame_memory import FrameMemory
 from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters
 from cartpole_dqn.model import OurModel
 from cartpole_dqn.prioritized_memory import PrioritizedMemory, prioritized_memory
+from cartpole_dqn.uniform_memory import UniformMemory
 
 # What ``remember`` stores: (state, action, reward, next_state, done), states shaped (1, *state_shape).
 Transition = tuple[np.ndarray, int, float, np.ndarray, bool]
@@ -100,7 +101,8 @@ class DQNAgent:
         self.model_path = model_path
 
         self.EPISODES = hp.EPISODES
-        self.memory: deque[Transition] | PrioritizedMemory = deque(maxlen=hp.memory_size)
+        # The tutorial's deque, which also keeps its transitions as arrays to sample from (UniformMemory).
+        self.memory: deque[Transition] | PrioritizedMemory = UniformMemory(maxlen=hp.memory_size)
         if hp.prioritized_replay:  # stacks of frames (lesson 6) in a memory that keeps each frame once
             self.memory = prioritized_memory(hp, self.state_shape, FrameMemory if len(self.state_shape) > 1 else None)
         self.gamma = hp.gamma  # discount rate
@@ -282,6 +284,9 @@ class DQNAgent:
         """The tutorial's uniform sample of the memory as arrays; a prioritized memory's draw by priority."""
         if isinstance(self.memory, PrioritizedMemory):
             return self.memory.sample(self.batch_size).minibatch
+        if isinstance(self.memory, UniformMemory):
+            return self.memory.minibatch(self.batch_size)  # the same draw as random.sample below
+        # A deque put in its place.
         return minibatch_arrays(random.sample(self.memory, min(len(self.memory), self.batch_size)))
 
     def reward_to_store(self, reward: SupportsFloat, terminated: bool, truncated: bool) -> float:

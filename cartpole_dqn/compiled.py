@@ -191,22 +191,22 @@ class CompiledQNetwork:
 
     def _train_on_targets(self, states, actions, rewards, next_states, dones, gamma):
         """One gradient step on the minibatch, as the tutorial's single ``fit`` call."""
-        y_batch = self._q_targets(states, actions, rewards, next_states, dones, gamma)
-        return self._gradient_step(states, y_batch)
+        q_and_targets = self._q_and_targets(states, actions, rewards, next_states, dones, gamma)
+        return self._gradient_step(states, lambda _: q_and_targets)
 
-    def _gradient_step(self, states, y_batch, weights=None):
-        """One step toward ``y_batch``; or, given a function, toward the targets it makes from this pass's own
-        Q(states) (held constant), returning what the function returned."""
+    def _gradient_step(self, states, q_and_targets, weights=None):
+        """One step toward targets; ``q_and_targets`` makes (Q(states), targets) from this pass's own Q(states),
+        held constant, or returns ones made before.  Returns them."""
         model = self.model
         with tf.GradientTape() as tape:
             predictions = model(states, training=True)  # dropout active, as in fit
-            made = y_batch(tf.stop_gradient(predictions)) if callable(y_batch) else None
-            loss = model.loss(tf.stop_gradient(made[-1]) if made else y_batch, predictions, sample_weight=weights)
+            q, y_batch = q_and_targets(tf.stop_gradient(predictions))
+            loss = model.loss(tf.stop_gradient(y_batch), predictions, sample_weight=weights)
         variables = model.trainable_variables
         model.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
         if self.update_target_every_step:
             self._move_target_toward_online()  # reads the updated weights: ordered after apply_gradients
-        return made or loss
+        return q, y_batch
 
     def _train_then_predict(self, states, actions, rewards, next_states, dones, gamma, upcoming):
         # TensorFlow orders the forward pass after the weight updates because
@@ -227,8 +227,8 @@ class CompiledQNetwork:
 
             q, y_batch = self._gradient_step(states, targets, weights)
         else:
-            q, y_batch = self._q_and_targets(states, actions, rewards, next_states, dones, gamma)
-            self._gradient_step(states, y_batch, weights)
+            q_and_targets = self._q_and_targets(states, actions, rewards, next_states, dones, gamma)
+            q, y_batch = self._gradient_step(states, lambda _: q_and_targets, weights)
         return self.model(upcoming, training=False), tf.reduce_max(tf.abs(y_batch - q), axis=1)
 
     def _move_target_toward_online(self):
@@ -241,15 +241,29 @@ class CompiledQNetwork:
 
 
 def _has_flat_entry() -> bool:
-    """Whether this TensorFlow's concrete functions have ``_call_flat(tensor_inputs, captured_inputs)``."""
+    """Whether this TensorFlow's concrete functions have ``_call_flat(tensor_inputs, captured_inputs)``, and its
+    conversion of arrays and numbers ends in ``convert_to_eager_tensor(value, ctx, dtype)``."""
     try:
         from tensorflow.python.eager.polymorphic_function.concrete_function import ConcreteFunction
+        from tensorflow.python.framework.constant_op import convert_to_eager_tensor
     except ImportError:
         return False
     entry = getattr(ConcreteFunction, "_call_flat", None)
     if entry is None:
         return False
-    return list(inspect.signature(entry).parameters) == ["self", "tensor_inputs", "captured_inputs"]
+    return list(inspect.signature(entry).parameters) == ["self", "tensor_inputs", "captured_inputs"] and list(
+        inspect.signature(convert_to_eager_tensor).parameters
+    ) == ["value", "ctx", "dtype"]
+
+
+def _convert_eagerly(args, dtypes) -> list:
+    """``tf.convert_to_tensor`` of each argument as the lookup it makes ends for arrays and numbers: the same
+    tensors, without the lookup."""
+    from tensorflow.python.eager.context import context
+    from tensorflow.python.framework.constant_op import convert_to_eager_tensor
+
+    ctx = context()
+    return [convert_to_eager_tensor(arg, ctx, dtype) for arg, dtype in zip(args, dtypes, strict=True)]
 
 
 # The flat entry is private to TensorFlow: use it only where it has the
@@ -261,12 +275,15 @@ def compile_function(python_function, input_signature) -> Callable:
     """``python_function`` as a TensorFlow graph, callable with arrays or numbers.
 
     Calling a ``tf.function``, or even its concrete function, spends time in
-    Python matching the arguments to the signature on every call.  The
-    signature is fixed here, so the call goes straight to the concrete
-    function's flat entry point (``_call_flat``, where its own ``__call__``
-    ends) with the converted tensors; where this TensorFlow has no such entry
-    (:data:`USE_FLAT_ENTRY` is False) it takes the public call.  Traced on the
-    first call, as a ``tf.function`` is.
+    Python matching the arguments to the signature on every call, and
+    ``tf.convert_to_tensor`` spends more looking up how to convert each
+    argument.  The signature is fixed here, so the call converts each argument
+    with the function that lookup ends in for arrays and numbers
+    (``convert_to_eager_tensor``, the same tensor) and goes straight to the
+    concrete function's flat entry point (``_call_flat``, where its own
+    ``__call__`` ends); where this TensorFlow has no such entry
+    (:data:`USE_FLAT_ENTRY` is False), or outside eager execution, it takes
+    the public calls.  Traced on the first call, as a ``tf.function`` is.
     """
     function = tf.function(python_function, input_signature=input_signature)
     dtypes = [spec.dtype for spec in input_signature]
@@ -276,10 +293,9 @@ def compile_function(python_function, input_signature) -> Callable:
         nonlocal concrete
         if concrete is None:
             concrete = function.get_concrete_function()
-        tensors = [tf.convert_to_tensor(arg, dtype) for arg, dtype in zip(args, dtypes, strict=True)]
-        if USE_FLAT_ENTRY:
-            return concrete._call_flat(tensors, concrete.captured_inputs)
-        return concrete(*tensors)
+        if USE_FLAT_ENTRY and tf.executing_eagerly():
+            return concrete._call_flat(_convert_eagerly(args, dtypes), concrete.captured_inputs)
+        return concrete(*[tf.convert_to_tensor(arg, dtype) for arg, dtype in zip(args, dtypes, strict=True)])
 
     return call
 

@@ -303,7 +303,7 @@ def test_a_study_stopped_early_keeps_the_rows_of_the_seeds_that_finished(tmp_pat
     assert (tmp_path / "ddqn-seed7.log").read_text().startswith("episode: 0/300")
 
 
-PROFILE_LINE = re.compile(rf"profile: loop_ms={NUMBER} call_ms={NUMBER} call_share={NUMBER}")
+PROFILE_LINE = re.compile(rf"profile: loop_ms={NUMBER} around_call_ms={NUMBER} call_ms={NUMBER} call_share={NUMBER}")
 
 
 def test_profile_times_each_part_of_a_step_and_ends_with_machine_readable_line(cli):
@@ -314,16 +314,20 @@ def test_profile_times_each_part_of_a_step_and_ends_with_machine_readable_line(c
     parts = [line[:46].strip() for line in lines if re.search(rf"\s-?{NUMBER}\s+({NUMBER}\s+)?-?\d+%$", line)]
     assert parts == [
         "loop step (DQNAgent.run, per environment step)",
+        "loop around the compiled call (call skipped)",
         "environment step (CartPole-v1)",
-        "minibatch: random.sample + arrays",
+        "act (epsilon-greedy, Q-values known)",
+        "remember",
+        "minibatch: sample + arrays",
         "compiled call (train_step_then_q)",
         "forward, states + next states (inference)",
         "forward, states alone (inference)",
         "forward, next states alone (inference)",
+        "matrix products alone",
         "Dropout layers alone (masks and product)",
         "training forward with Dropout",
         "training forward + backward",
         "Adam update of the weights",
         "forward, the next state to act on",
-        "rest of the loop: act, remember, Python",
+        "rest of the loop: Python, hooks, episode line",
     ]

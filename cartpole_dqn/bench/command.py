@@ -12,10 +12,11 @@ from cartpole_dqn.bench.sb3 import INSTALL_SB3, check_sb3_installed
 from cartpole_dqn.bench.workers import available_cores
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.hyperparameters import DEFAULTS, add_flags, hyperparameters_from
-from cartpole_dqn.number_types import COUNT, MAX_SEED, SEED
+from cartpole_dqn.number_types import COUNT, MAX_SEED, SEED, WholeNumber
 from cartpole_dqn.output_files import check_file, check_plot_path
 from cartpole_dqn.training.run_files import learning_files
 
+THREADS_OR_DEFAULT = WholeNumber(0, description="a positive whole number, or 0 for PyTorch's own default")
 # The flags that chose a benchmark before each had its own command, and the command each is now.
 OLD_FORMS = {"--learning": "learning", "--profile": "profile", "--against-sb3": "sb3"}
 
@@ -72,19 +73,21 @@ def add_benchmarks(bench) -> None:
 
     sb3 = add(
         "sb3",
-        "the training loop beside Stable-Baselines3's DQN",
-        "Time the training loop beside Stable-Baselines3's DQN configured as the recipe, alternating --rounds "
-        f"times, --steps steps each; needs the extra: {INSTALL_SB3}.",
+        "the training loop beside Stable-Baselines3's DQN, set as the recipe and stock",
+        "Time the training loop beside Stable-Baselines3's DQN configured as the recipe and beside SB3's DQN with "
+        "its stock MlpPolicy (the same layers, no Dropout), in turns, --rounds times, --steps steps each; needs "
+        f"the extra: {INSTALL_SB3}.",
         run_sb3,
     )
     _add_steps(sb3)
     _add_count(sb3, "--rounds", 3, "turns of each side")
-    _add_count(
-        sb3,
+    sb3.add_argument(
         "--sb3-threads",
-        1,
-        "torch.set_num_threads for SB3 (one thread per operation, as TensorFlow's; more threads collapse on a "
-        "machine with other work)",
+        type=THREADS_OR_DEFAULT,
+        default=1,
+        metavar="N",
+        help="torch.set_num_threads for both SB3 sides (one thread per operation, as TensorFlow's; more threads "
+        "collapse on a machine with other work), 0 for PyTorch's own default, a thread per core (default: 1)",
     )
 
     pixels = benchmarks.add_parser(

@@ -1,13 +1,12 @@
-"""``cartpole-dqn bench sb3``: the package's training loop beside Stable-Baselines3's DQN.
+"""``cartpole-dqn bench sb3``: the package's training loop beside Stable-Baselines3's DQN, twice.
 
-Two worker processes, one training with ``DQNAgent.run`` and one with
-Stable-Baselines3's ``DQN``, are warmed up and then take turns: the package
-runs ``steps`` environment steps, then SB3 runs as many, for ``rounds``
-rounds, while the other waits.  Alternating in one run keeps a loaded machine
-from favouring one side; separate processes keep TensorFlow's and PyTorch's
-thread pools apart.
+Three worker processes are warmed up and then take turns
+(:mod:`cartpole_dqn.bench.turns`): one trains with ``DQNAgent.run``, one with
+SB3's ``DQN`` doing the same work as the tutorial's recipe, one with SB3's
+``DQN`` as a reader who picks SB3 gets it; each runs ``steps`` environment
+steps per turn, for ``rounds`` rounds.
 
-SB3 is configured as the tutorial's recipe, as far as it allows:
+SB3 doing the same work (side "SB3") is configured as the tutorial's recipe, as far as it allows:
 
 * the network: Dense 512-256-64 with ReLU and, as in the tutorial, Dropout
   after each hidden layer (SB3's ``QNetwork`` has none: :func:`_dropout_policy`
@@ -26,28 +25,29 @@ What stays SB3's own: the Huber loss on the chosen action's Q-value (the
 tutorial: mean squared error over both outputs), gradient-norm clipping at 10,
 and SB3's replay buffer and vectorised environment wrapper.
 
+SB3's stock policy (side "SB3-stock"): ``"MlpPolicy"`` with the same 512-256-64
+ReLU layers and no Dropout, every other setting as the side above.
+
 Threads: TensorFlow runs one thread per operation and, by default, as many
 operations at a time as there are cores (as the command line sets it);
 PyTorch runs one operation at a time, on ``torch.set_num_threads(sb3_threads)``
-threads: 1 by default, one thread per operation as TensorFlow's.  PyTorch's
-own default, a thread per core, collapses as soon as the machine has other
-work: its threads spin waiting for each other (on 2 cores at load 5-10,
-2 threads gave SB3 3-6 steps/s, 1 thread 80-98).
+threads: 1 by default, one thread per operation as TensorFlow's; 0 leaves
+PyTorch's own default, a thread per core.  That default collapses as soon as
+the machine has other work: its threads spin waiting for each other (on 2
+cores at load 5-10, 2 threads gave SB3 3-6 steps/s, 1 thread 80-98).
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib.util
-import multiprocessing
 import time
-from dataclasses import dataclass
 
+from cartpole_dqn.bench.turns import Turn, take_turns
 from cartpole_dqn.bench.workers import available_cores, start_worker
 from cartpole_dqn.errors import UserError, install_hint
 
 INSTALL_SB3 = install_hint("sb3")
-WARMUP_STEPS = 200  # as the speed benchmark's: more than a minibatch, tracing and first calls left out
 
 
 def check_sb3_installed() -> None:
@@ -61,17 +61,7 @@ def check_sb3_installed() -> None:
             raise UserError(f"bench sb3 needs Stable-Baselines3, which is not installed here: {INSTALL_SB3}")
 
 
-@dataclass
-class Turn:
-    """One timed run of one side: wall and CPU seconds, environment steps and gradient steps taken."""
-
-    wall: float
-    cpu: float
-    steps: int
-    gradient_steps: int
-
-
-# -- the two sides, each made and run inside its own worker process -------------
+# -- the sides, each made and run inside its own worker process -------------
 
 
 class PackageSide:
@@ -108,9 +98,13 @@ def _inter_op_threads() -> str:
 
 
 class SB3Side:
-    """Stable-Baselines3's ``DQN`` configured as the module docstring says."""
+    """Stable-Baselines3's ``DQN`` doing the tutorial's work, as the module docstring says."""
 
     name = "SB3"
+
+    @staticmethod
+    def policy(hyperparameters):
+        return _dropout_policy(hyperparameters.dropout)
 
     def __init__(self, hyperparameters, seed: int, sb3_threads: int):
         import torch
@@ -119,10 +113,12 @@ class SB3Side:
 
         from cartpole_dqn.environment import make_env
 
-        torch.set_num_threads(sb3_threads)
+        self._own_default = not sb3_threads
+        if sb3_threads:
+            torch.set_num_threads(sb3_threads)
         hp = hyperparameters
         self.model = DQN(
-            _dropout_policy(hp.dropout),
+            self.policy(hp),
             make_env("none"),
             learning_rate=hp.learning_rate,
             buffer_size=hp.memory_size,
@@ -153,7 +149,10 @@ class SB3Side:
     def threads(self) -> str:
         import torch
 
-        return f"PyTorch: torch.set_num_threads({torch.get_num_threads()})"
+        threads = torch.get_num_threads()
+        if self._own_default:
+            return f"{self.name}: PyTorch's own default, {threads} thread(s)"
+        return f"{self.name}: PyTorch: torch.set_num_threads({threads})"
 
     def run(self, steps: int) -> Turn:
         before = self.model._n_updates
@@ -182,100 +181,40 @@ def _dropout_policy(rate: float):
     return DropoutDQNPolicy
 
 
-def _serve(side_class, settings, connection) -> None:
-    """A worker's life: make its side, say which threads it uses, then run each step count it receives."""
-    try:
-        side = side_class(*settings)
-        connection.send(side.threads())
-        while (steps := connection.recv()) is not None:
-            connection.send(side.run(steps))
-    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: the main process reports it
-        pass
+class SB3StockSide(SB3Side):
+    """Stable-Baselines3's ``DQN`` with its stock ``MlpPolicy``: the same layers, no Dropout."""
+
+    name = "SB3-stock"
+
+    @staticmethod
+    def policy(hyperparameters):
+        return "MlpPolicy"
 
 
-class _Worker:
-    """One side in its own process, run a step count at a time."""
-
-    def __init__(self, context, side_class, settings):
-        self.name = side_class.name
-        self._connection, theirs = context.Pipe()
-        self._process = context.Process(target=_serve, args=(side_class, settings, theirs), daemon=True)
-        self._process.start()
-        theirs.close()
-
-    def threads(self) -> str:
-        return self._receive()
-
-    def run(self, steps: int) -> Turn:
-        self._connection.send(steps)
-        return self._receive()
-
-    def _receive(self):
-        try:
-            return self._connection.recv()
-        except EOFError:
-            raise RuntimeError(f"the {self.name} worker process ended (exit code {self._process.exitcode})") from None
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self._connection.send(None)
-        self._process.join(timeout=30)
-        if self._process.is_alive():
-            self._process.terminate()
+SIDES = (PackageSide, SB3Side, SB3StockSide)
 
 
-def run_against_sb3(
-    hyperparameters, steps: int, rounds: int, seed: int, sb3_threads: int = 1, out=print
-) -> tuple[float, float]:
-    """Time both sides alternately for ``rounds`` rounds of ``steps`` steps; print each round and the summary line.
+def run_against_sb3(hyperparameters, steps: int, rounds: int, seed: int, sb3_threads: int = 1, out=print) -> dict:
+    """Time the three sides in turns for ``rounds`` rounds of ``steps`` steps; print each turn and the summary line.
 
-    Returns the package's and SB3's steps per second over all rounds.
+    ``sb3_threads`` 0 leaves PyTorch its own default.  Returns each side's steps per second over all rounds, by name.
     """
     check_sb3_installed()
-    settings = (hyperparameters, seed, sb3_threads)
-    context = multiprocessing.get_context("spawn")  # a fork of a process running TensorFlow can hang
     out(
-        f"against SB3: the package's training loop and Stable-Baselines3's DQN, {rounds} rounds of {steps} "
-        f"environment steps each, alternating, seed {seed}"
+        f"against SB3: the package's training loop, Stable-Baselines3's DQN doing the same work (SB3) and with its "
+        f"stock MlpPolicy (SB3-stock), {rounds} rounds of {steps} environment steps each, in turns, seed {seed}"
     )
-    workers = []
-    try:
-        for side_class in (PackageSide, SB3Side):
-            workers.append(_Worker(context, side_class, settings))
-        out(f"threads: {'; '.join(worker.threads() for worker in workers)}")
-        out(f"warm-up: {WARMUP_STEPS} steps of each, not timed")
-        for worker in workers:
-            worker.run(WARMUP_STEPS)
-        totals = {worker.name: Turn(0.0, 0.0, 0, 0) for worker in workers}
-        for round_number in range(1, rounds + 1):
-            rates = []
-            for worker in workers:
-                turn = worker.run(steps)
-                total = totals[worker.name]
-                totals[worker.name] = Turn(
-                    total.wall + turn.wall,
-                    total.cpu + turn.cpu,
-                    total.steps + turn.steps,
-                    total.gradient_steps + turn.gradient_steps,
-                )
-                rates.append(turn.steps / turn.wall)
-                out(
-                    f"round {round_number} {worker.name:>7}: {turn.steps / turn.wall:6.1f} steps/s "
-                    f"({1000 * turn.wall / turn.steps:.2f} ms/step, CPU {1000 * turn.cpu / turn.steps:.2f} ms/step, "
-                    f"{turn.gradient_steps} gradient steps)"
-                )
-            out(f"round {round_number}   ratio: {rates[0] / rates[1]:.2f}")
-    finally:
-        for worker in workers:
-            worker.close()
-    package, sb3 = (totals[name].steps / totals[name].wall for name in ("package", "SB3"))
+    totals = take_turns(SIDES, (hyperparameters, seed, sb3_threads), steps, rounds, out)
+    package, sb3, stock = (totals[side.name] for side in SIDES)
     # CPU seconds per step (all threads): on a machine busy with other work, less at the mercy of how the
     # scheduler shares the cores than wall time is.
-    package_cpu, sb3_cpu = (totals[name].cpu / totals[name].steps for name in ("package", "SB3"))
     out(
-        f"against-sb3: package_steps_per_s={package:.1f} sb3_steps_per_s={sb3:.1f} ratio={package / sb3:.3f} "
-        f"package_cpu_ms={1000 * package_cpu:.3f} sb3_cpu_ms={1000 * sb3_cpu:.3f} "
-        f"cpu_ratio={sb3_cpu / package_cpu:.3f} "
-        f"rounds={rounds} steps={steps}"
+        f"against-sb3: package_steps_per_s={package.rate:.1f} sb3_steps_per_s={sb3.rate:.1f} "
+        f"sb3_stock_steps_per_s={stock.rate:.1f} ratio={package.rate / sb3.rate:.3f} "
+        f"stock_ratio={package.rate / stock.rate:.3f} package_cpu_ms={1000 * package.cpu_per_step:.3f} "
+        f"sb3_cpu_ms={1000 * sb3.cpu_per_step:.3f} sb3_stock_cpu_ms={1000 * stock.cpu_per_step:.3f} "
+        f"cpu_ratio={sb3.cpu_per_step / package.cpu_per_step:.3f} "
+        f"stock_cpu_ratio={stock.cpu_per_step / package.cpu_per_step:.3f} "
+        f"sb3_threads={sb3_threads or 'default'} rounds={rounds} steps={steps}"
     )
-    return package, sb3
+    return {name: turn.rate for name, turn in totals.items()}

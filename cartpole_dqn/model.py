@@ -6,9 +6,10 @@ layer, a linear output, mean squared error and Adam.  The ``dqn-script``
 preset drops the Dropout, initialises with he_uniform and uses RMSprop;
 ``--loss huber`` swaps the mean squared error for the Huber loss; ``--dueling``
 ends it in the dueling head of the author's lessons 3-5 (:mod:`cartpole_dqn.dueling`);
-``--bfloat16`` makes the layers before the output compute in bfloat16 (Keras's
-"mixed_bfloat16": float32 weights, bfloat16 products), the output layers in float32,
-so the Q-values, targets and losses stay float32.
+``--bfloat16`` makes the Dense (and convolution) layers before the output compute in
+bfloat16 (Keras's "mixed_bfloat16": float32 weights, bfloat16 products); the output
+layers stay float32, so do the Q-values, targets and losses, and so does Dropout, whose
+masks cost more in bfloat16 than the casts around them.
 
 Saving writes beside the target and renames, so an interrupted save never
 destroys the previous model.  Loading recompiles the network, because in
@@ -52,7 +53,7 @@ def OurModel(input_shape, action_space, hyperparameters=DEFAULTS):
     for units in (512, 256, 64):
         X = _dense(units, "relu", hyperparameters.kernel_initializer, hidden_dtype)(X)
         if hyperparameters.dropout:
-            X = Dropout(hyperparameters.dropout, dtype=hidden_dtype)(X)
+            X = Dropout(hyperparameters.dropout)(X)
     # Keras 3 rejects numpy integers for a layer size, and gymnasium gives one.
     if hyperparameters.dueling != "off":  # the author's lessons 3-5; "batch-mean" or "state-mean"
         X = dueling_q_values(

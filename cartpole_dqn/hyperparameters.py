@@ -153,7 +153,7 @@ class Hyperparameters:
         "grey, 160 x 240 and black and white, through 3 convolutions (needs --prioritized-replay)",
         choices=("state", "pixels"),
     )
-    bfloat16: bool = _param(False, "layers before the output compute in bfloat16; weights, Q-values stay float32")
+    bfloat16: bool = _param(False, "hidden Dense/Conv2D layers compute in bfloat16; weights and Q-values stay float32")
 
     def validated(self) -> Hyperparameters:
         """Return self, or raise UserError naming the first impossible value."""

@@ -153,6 +153,7 @@ class Hyperparameters:
         "grey, 160 x 240 and black and white, through 3 convolutions (needs --prioritized-replay)",
         choices=("state", "pixels"),
     )
+    bfloat16: bool = _param(False, "hidden Dense/Conv2D layers compute in bfloat16; weights and Q-values stay float32")
 
     def validated(self) -> Hyperparameters:
         """Return self, or raise UserError naming the first impossible value."""
@@ -298,10 +299,9 @@ def add_flags(parser) -> None:
         "--preset",
         choices=PRESETS,
         default=DEFAULT_PRESET,
-        help="the recipe every hyperparameter comes from, unless its own flag is given: "
-        "'tutorial' (the tutorial's README), 'dqn-script' (the tutorial repository's "
-        "Cart_Pole_game_DQN.py), 'ddqn' (the author's next lesson, Cartpole_DDQN_TF2.py, "
-        "with CartPole-v1's 500-step limit) or 'ddqn-soft-bootstrap' (ddqn with soft target "
+        help="the recipe every hyperparameter comes from, unless its own flag is given: 'tutorial' (the tutorial's "
+        "README), 'dqn-script' (the tutorial repository's Cart_Pole_game_DQN.py), 'ddqn' (the author's next lesson, "
+        "Cartpole_DDQN_TF2.py, with CartPole-v1's 500-step limit) or 'ddqn-soft-bootstrap' (ddqn with soft target "
         "updates, gamma 0.99, the time limit bootstrapped, a memory of 20000 and epsilon down "
         "to 0.02: the one that stays learned) or 'ddqn-quick' (ddqn-soft-bootstrap replaying after every "
         "4th step, minibatches of 64, learning rate 0.002: the quickest to solve); the author's lessons 3 to 5: "

@@ -5,7 +5,11 @@ The network maps a CartPole state (4 numbers) to one Q-value per action
 layer, a linear output, mean squared error and Adam.  The ``dqn-script``
 preset drops the Dropout, initialises with he_uniform and uses RMSprop;
 ``--loss huber`` swaps the mean squared error for the Huber loss; ``--dueling``
-ends it in the dueling head of the author's lessons 3-5 (:mod:`cartpole_dqn.dueling`).
+ends it in the dueling head of the author's lessons 3-5 (:mod:`cartpole_dqn.dueling`);
+``--bfloat16`` makes the Dense (and convolution) layers before the output compute in
+bfloat16 (Keras's "mixed_bfloat16": float32 weights, bfloat16 products); the output
+layers stay float32, so do the Q-values, targets and losses, and so does Dropout, whose
+masks cost more in bfloat16 than the casts around them.
 
 Saving writes beside the target and renames, so an interrupted save never
 destroys the previous model.  Loading recompiles the network, because in
@@ -32,6 +36,8 @@ from cartpole_dqn.hyperparameters import DEFAULTS, flag_of
 from cartpole_dqn.output_files import written_atomically
 from cartpole_dqn.pixels import lesson_convolutions
 
+MIXED_BFLOAT16 = "mixed_bfloat16"  # Keras's dtype policy: variables in float32, computation in bfloat16
+
 
 def OurModel(input_shape, action_space, hyperparameters=DEFAULTS):
     """Build and compile the tutorial's network (names kept from the tutorial).
@@ -41,10 +47,11 @@ def OurModel(input_shape, action_space, hyperparameters=DEFAULTS):
     """
     X_input = Input(input_shape)
     X = X_input
+    hidden_dtype = MIXED_BFLOAT16 if hyperparameters.bfloat16 else None  # None: Keras's default, float32
     if len(input_shape) == 3:  # a stack of frames: the author's lesson 6
-        X = lesson_convolutions(X)
+        X = lesson_convolutions(X, hidden_dtype)
     for units in (512, 256, 64):
-        X = _dense(units, "relu", hyperparameters.kernel_initializer)(X)
+        X = _dense(units, "relu", hyperparameters.kernel_initializer, hidden_dtype)(X)
         if hyperparameters.dropout:
             X = Dropout(hyperparameters.dropout)(X)
     # Keras 3 rejects numpy integers for a layer size, and gymnasium gives one.
@@ -61,10 +68,10 @@ def OurModel(input_shape, action_space, hyperparameters=DEFAULTS):
     return model
 
 
-def _dense(units, activation, initializer):
+def _dense(units, activation, initializer, dtype=None):
     # The initializer goes by name, so each layer makes its own, as Keras's default does.
     try:
-        return Dense(units, activation=activation, kernel_initializer=initializer)
+        return Dense(units, activation=activation, kernel_initializer=initializer, dtype=dtype)
     except ValueError:
         raise UserError(
             f"{flag_of('kernel_initializer')} {initializer!r} is not a Keras initializer "

@@ -111,14 +111,15 @@ class FrameStack(gym.Wrapper):
         return lesson_frame(rgb)
 
 
-def lesson_convolutions(inputs):
+def lesson_convolutions(inputs, dtype=None):
     """His three convolutions on a stack of frames, channels last, flattened for the Dense layers.
 
     As his, they keep Keras's default initializer (glorot_uniform); only his Dense layers are he_uniform.
+    ``dtype`` is their Keras dtype policy (None: the default, float32).
     """
     from keras.layers import Conv2D, Flatten
 
     features = inputs
     for filters, size, stride in CONVOLUTIONS:
-        features = Conv2D(filters, size, strides=stride, padding="valid", activation="relu")(features)
-    return Flatten()(features)
+        features = Conv2D(filters, size, strides=stride, padding="valid", activation="relu", dtype=dtype)(features)
+    return Flatten(dtype=dtype)(features)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from cartpole_dqn import model as model_io
+from cartpole_dqn.dueling import DuelingHead
 from cartpole_dqn.errors import UserError
 from cartpole_dqn.hyperparameters import PRESETS
 from cartpole_dqn.model import OurModel
@@ -46,6 +47,46 @@ def test_numpy_snapshot_gives_the_networks_q_values_and_greedy_actions(preset, d
     model.set_weights([weight * 2 for weight in model.get_weights()])
     # A snapshot: later changes to the weights do not reach it.
     np.testing.assert_allclose(snapshot(states), expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("preset", ["tutorial", "per-d3qn", "per-d3qn-pixels"])  # plain, dueling, convolutions
+def test_bfloat16_makes_the_layers_before_the_output_compute_in_bfloat16(preset):
+    hyperparameters = PRESETS[preset]
+    shape = (160, 240, 4) if hyperparameters.observation == "pixels" else (4,)
+    default, bfloat16 = (OurModel(shape, 2, hyperparameters.replace(bfloat16=on)) for on in (False, True))
+    assert {layer.compute_dtype for layer in default.layers} == {"float32"}  # the default path is untouched
+    hidden, output = _hidden_and_output_layers(bfloat16)
+    assert {layer.compute_dtype for layer in hidden if layer.weights} == {"bfloat16"}  # Dense and Conv2D
+    assert {layer.compute_dtype for layer in hidden if isinstance(layer, keras.layers.Dropout)} <= {"float32"}
+    assert {layer.compute_dtype for layer in output} == {"float32"}
+    assert {weight.dtype for weight in bfloat16.weights} == {"float32"}
+    assert bfloat16(np.zeros((3, *shape), np.float32)).dtype == "float32"  # Q-values, targets and losses
+
+
+def _hidden_and_output_layers(model):
+    """The layers after the input up to the output layers (the linear Dense layers and the dueling head), and those."""
+    is_output = [
+        isinstance(layer, DuelingHead) or getattr(layer, "activation", None) is keras.activations.linear
+        for layer in model.layers[1:]
+    ]
+    first_output = is_output.index(True) + 1
+    assert all(is_output[first_output - 1 :])
+    return model.layers[1:first_output], model.layers[first_output:]
+
+
+@pytest.mark.slow
+def test_a_bfloat16_run_trains_saves_and_plays(cli, tmp_path):
+    trained = cli(
+        "train", "--bfloat16", "--episodes", "2", "--seed", "3", "--render", "none", "--confirm-episodes", "1",
+        "--eval-episodes", "1", "--proof-episodes", "0",
+    )  # fmt: skip
+    assert trained.returncode == 0, trained.stderr
+    assert trained.stdout.startswith("episode: 0/2, score: ")
+    best = cli("test", "--best", "--episodes", "1", "--render", "none")
+    assert best.returncode == 0, best.stderr
+    assert "test: reached 500 in" in best.stdout
+    loaded = model_io.load_model(tmp_path / "cartpole-dqn-best.h5", 4, 2)
+    assert {layer.compute_dtype for layer in _hidden_and_output_layers(loaded)[0] if layer.weights} == {"bfloat16"}
 
 
 def test_numpy_snapshot_declines_a_network_that_is_no_relu_dense_stack():

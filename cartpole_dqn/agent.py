@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import random
-from collections import deque
 from collections.abc import Callable
 from typing import Protocol, SupportsFloat
 
@@ -27,7 +26,7 @@ import gymnasium as gym
 import numpy as np
 
 from cartpole_dqn import model as model_io
-from cartpole_dqn.compiled import CompiledQNetwork, Minibatch, minibatch_arrays, use_one_thread_per_operation
+from cartpole_dqn.compiled import CompiledQNetwork, Minibatch, use_one_thread_per_operation
 from cartpole_dqn.environment import MAX_SCORE, make_env, play_greedy
 from cartpole_dqn.frame_memory import FrameMemory
 from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters
@@ -102,7 +101,7 @@ class DQNAgent:
 
         self.EPISODES = hp.EPISODES
         # The tutorial's deque, which also keeps its transitions as arrays to sample from (UniformMemory).
-        self.memory: deque[Transition] | PrioritizedMemory = UniformMemory(maxlen=hp.memory_size)
+        self.memory: UniformMemory | PrioritizedMemory = UniformMemory(maxlen=hp.memory_size)
         if hp.prioritized_replay:  # stacks of frames (lesson 6) in a memory that keeps each frame once
             self.memory = prioritized_memory(hp, self.state_shape, FrameMemory if len(self.state_shape) > 1 else None)
         self.gamma = hp.gamma  # discount rate
@@ -284,10 +283,7 @@ class DQNAgent:
         """The tutorial's uniform sample of the memory as arrays; a prioritized memory's draw by priority."""
         if isinstance(self.memory, PrioritizedMemory):
             return self.memory.sample(self.batch_size).minibatch
-        if isinstance(self.memory, UniformMemory):
-            return self.memory.minibatch(self.batch_size)  # the same draw as random.sample below
-        # A deque put in its place.
-        return minibatch_arrays(random.sample(self.memory, min(len(self.memory), self.batch_size)))
+        return self.memory.minibatch(self.batch_size)  # the tutorial's random.sample(memory, batch_size), as arrays
 
     def reward_to_store(self, reward: SupportsFloat, terminated: bool, truncated: bool) -> float:
         """The environment's reward, or done_reward for the step that ends the episode.

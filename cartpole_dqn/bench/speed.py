@@ -21,7 +21,6 @@ import contextlib
 import io
 import tempfile
 import time
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from cartpole_dqn.compiled import threads_per_operation
 from cartpole_dqn.hyperparameters import DEFAULTS, flag_of
 from cartpole_dqn.process import prepare_process
 from cartpole_dqn.tutorial_reference import TutorialAgent
+from cartpole_dqn.uniform_memory import UniformMemory
 
 WARMUP_STEPS = 200  # more than batch_size, so timed replays use full minibatches
 UNLIMITED_EPISODES = 10**9  # the step budget, not EPISODES, ends a timed run
@@ -161,7 +161,7 @@ def run_speed(hyperparameters, steps, tutorial_steps, updates, seed, out=print):
         # so its replays sample full minibatches and it acts greedily as often.
         prepare_process(seed)  # the same initial weights as the package's agent
         tutorial = TutorialAgent(agent.hyperparameters, seed=seed, model_path=agent.model_path)
-        tutorial.memory = deque(agent.memory, maxlen=hyperparameters.memory_size)  # uniform, as the tutorial's
+        tutorial.memory = UniformMemory(agent.memory, maxlen=hyperparameters.memory_size)  # uniform, as the tutorial's
         tutorial.epsilon = agent.epsilon
         out("warm-up: one predict and one fit of a full minibatch, not timed (Keras builds both on first use)")
         _warm_up_keras(tutorial)

@@ -134,6 +134,28 @@ def test_a_prepared_process_runs_one_thread_per_operation_unless_told_otherwise(
     assert result.stdout.split()[-1] == str(threads)
 
 
+@pytest.mark.parametrize(
+    "code, environment, threads",
+    [
+        ("from cartpole_dqn.process import prepare_process; prepare_process()", {}, 1),
+        ("from cartpole_dqn.agent import DQNAgent; DQNAgent()", {}, 1),
+        ("from cartpole_dqn.process import prepare_process; prepare_process()", {"OPENBLAS_NUM_THREADS": "2"}, 2),
+    ],
+)
+def test_numpys_matrix_products_run_on_one_thread_unless_the_environment_chose(code, environment, threads):
+    code += "; import numpy, threadpoolctl; print(*sorted({i['num_threads'] for i in threadpoolctl.threadpool_info()}))"
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, **environment, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(threads)]
+
+
 def _threading_after(code):
     """TensorFlow's intra- and inter-op thread settings in a fresh process after ``code``."""
     code += (

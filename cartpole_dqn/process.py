@@ -59,7 +59,7 @@ def use_one_blas_thread() -> None:
     TensorFlow's: :func:`cartpole_dqn.model.q_values_in_numpy`); training
     does not use these products.  The limit holds for the rest of the process.
     """
-    if any(name in os.environ for name in _BLAS_THREADS_VARIABLES):
+    if any(os.environ.get(name) for name in _BLAS_THREADS_VARIABLES):
         return
     from threadpoolctl import threadpool_limits
 

@@ -32,7 +32,6 @@ from cartpole_dqn.frame_memory import FrameMemory
 from cartpole_dqn.hyperparameters import DEFAULT_MODEL_PATH, DEFAULTS, Hyperparameters
 from cartpole_dqn.model import OurModel
 from cartpole_dqn.prioritized_memory import PrioritizedMemory, prioritized_memory
-from cartpole_dqn.process import use_one_blas_thread
 from cartpole_dqn.uniform_memory import UniformMemory
 
 # What ``remember`` stores: (state, action, reward, next_state, done), states shaped (1, *state_shape).
@@ -86,7 +85,7 @@ class DQNAgent:
     ):
         hp = hyperparameters.validated()
         use_one_thread_per_operation()  # before the network below starts TensorFlow; no change to the numbers
-        use_one_blas_thread()  # evaluation's NumPy forward passes; no change to the numbers either
+        model_io.use_one_blas_thread()  # evaluation's NumPy forward passes; training's numbers stay the same
         self.hyperparameters = hp
         self.env = env if env is not None else make_env(render, hp.observation)
         self.seed = seed

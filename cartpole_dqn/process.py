@@ -6,7 +6,7 @@ itself imports neither TensorFlow nor Keras, so ``--help`` stays fast.
 
 Three things the agent depends on are global to the process, not to one agent:
 TensorFlow's thread pool, fixed when TensorFlow first runs, NumPy's BLAS
-threads (:func:`use_one_blas_thread`), and the random streams (Python's
+threads (:func:`cartpole_dqn.model.use_one_blas_thread`), and the random streams (Python's
 ``random``, NumPy's and TensorFlow's) that pick the initial weights, the
 Dropout masks, the minibatches and the exploratory actions.  The command
 line calls :func:`prepare_process` at the start of each command,
@@ -36,34 +36,12 @@ def prepare_process(seed: int | None = None) -> None:
     import keras
 
     from cartpole_dqn.compiled import use_one_thread_per_operation
+    from cartpole_dqn.model import use_one_blas_thread
 
     use_one_thread_per_operation()
     use_one_blas_thread()
     if seed is not None:
         keras.utils.set_random_seed(seed)
-
-
-_BLAS_THREADS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")  # where a user chooses them
-
-
-def use_one_blas_thread() -> None:
-    """Run NumPy's matrix products (OpenBLAS) on one thread, unless the environment chose a number.
-
-    Evaluation plays its greedy episodes through the network in NumPy, ten to
-    a hundred states at a time.  Products that small gain nothing from a
-    second thread, and where the cores are busy (``bench learning`` runs a
-    worker per core) OpenBLAS's waiting threads spin against the other
-    process: a forward pass of ten states took 2.4 ms instead of 0.17 ms.
-    From 30 states up the sums run in another order on one thread than on
-    two, so a Q-value can differ in its last bits (as NumPy's differ from
-    TensorFlow's: :func:`cartpole_dqn.model.q_values_in_numpy`); training
-    does not use these products.  The limit holds for the rest of the process.
-    """
-    if any(os.environ.get(name) for name in _BLAS_THREADS_VARIABLES):
-        return
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1, user_api="blas")
 
 
 def new_agent(hyperparameters, seed: int | None = None, **options):

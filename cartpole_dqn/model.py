@@ -114,8 +114,8 @@ def use_one_blas_thread() -> None:
     process: a forward pass of ten states took 2.4 ms instead of 0.17 ms.
     From 30 states up the sums run in another order on one thread than on
     two, so a Q-value can differ in its last bits (as NumPy's differ from
-    TensorFlow's: :func:`q_values_in_numpy`); training
-    does not use these products.  The limit holds for the rest of the process.
+    TensorFlow's: :func:`q_values_in_numpy`); training does not use these
+    products.  The limit holds for the rest of the process.
     """
     if any(os.environ.get(name) for name in _BLAS_THREADS_VARIABLES):
         return

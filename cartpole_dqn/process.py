@@ -6,10 +6,10 @@ itself imports neither TensorFlow nor Keras, so ``--help`` stays fast.
 
 Three things the agent depends on are global to the process, not to one agent:
 TensorFlow's thread pool, fixed when TensorFlow first runs, NumPy's BLAS
-threads (:func:`cartpole_dqn.model.use_one_blas_thread`), and the random streams (Python's
-``random``, NumPy's and TensorFlow's) that pick the initial weights, the
-Dropout masks, the minibatches and the exploratory actions.  The command
-line calls :func:`prepare_process` at the start of each command,
+threads (:func:`cartpole_dqn.model.use_one_blas_thread`), and the random
+streams (Python's ``random``, NumPy's and TensorFlow's) that pick the initial
+weights, the Dropout masks, the minibatches and the exploratory actions.  The
+command line calls :func:`prepare_process` at the start of each command,
 ``bench`` in each of its worker processes; a script does the same before it
 makes a ``DQNAgent``::
 

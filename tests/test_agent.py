@@ -115,6 +115,23 @@ def test_episode_hook_can_stop_training():
     assert seen == [0, 1] and len(agent.scores) == 2
 
 
+_THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+
+
+def _printed_in_a_fresh_process(code, environment=None) -> list[str]:
+    """The words ``code`` prints in a fresh Python, none of the thread variables set but those in ``environment``."""
+    env = {k: v for k, v in os.environ.items() if k not in _THREAD_VARIABLES}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, **(environment or {}), "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("environment, threads", [({}, 1), ({"TF_NUM_INTRAOP_THREADS": "2"}, 2)])
 def test_a_prepared_process_runs_one_thread_per_operation_unless_told_otherwise(environment, threads):
@@ -122,16 +139,7 @@ def test_a_prepared_process_runs_one_thread_per_operation_unless_told_otherwise(
         "from cartpole_dqn.process import prepare_process; from cartpole_dqn.compiled import "
         "threads_per_operation; prepare_process(); print(threads_per_operation())"
     )
-    env = {k: v for k, v in os.environ.items() if k != "TF_NUM_INTRAOP_THREADS"}
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**env, **environment, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split()[-1] == str(threads)
+    assert _printed_in_a_fresh_process(code, environment)[-1] == str(threads)
 
 
 @pytest.mark.parametrize(
@@ -144,16 +152,7 @@ def test_a_prepared_process_runs_one_thread_per_operation_unless_told_otherwise(
 )
 def test_numpys_matrix_products_run_on_one_thread_unless_the_environment_chose(code, environment, threads):
     code += "; import numpy, threadpoolctl; print(*sorted({i['num_threads'] for i in threadpoolctl.threadpool_info()}))"
-    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")}
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**env, **environment, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == [str(threads)]
+    assert _printed_in_a_fresh_process(code, environment) == [str(threads)]
 
 
 def _threading_after(code):
@@ -162,12 +161,7 @@ def _threading_after(code):
         "; import tensorflow as tf; t = tf.config.threading; "
         "print(t.get_intra_op_parallelism_threads(), t.get_inter_op_parallelism_threads())"
     )
-    env = {k: v for k, v in os.environ.items() if k != "TF_NUM_INTRAOP_THREADS"}
-    result = subprocess.run(
-        [sys.executable, "-c", code], env={**env, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stdout.split()[-2:]
+    return _printed_in_a_fresh_process(code)[-2:]
 
 
 def test_a_bare_agent_in_a_fresh_process_gets_the_command_lines_threading():

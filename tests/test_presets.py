@@ -131,6 +131,11 @@ def test_ddqn_quick_is_ddqn_soft_bootstrap_replaying_every_4th_step():
     }
 
 
+def test_ddqn_steady_is_ddqn_soft_bootstrap_with_minibatches_of_64():
+    """The recipe the steady study measured: this change to ddqn-soft-bootstrap, and no other."""
+    assert PRESETS["ddqn-steady"].differences(PRESETS["ddqn-soft-bootstrap"]) == {"batch_size": 64}
+
+
 def test_switches_override_a_preset_both_ways():
     assert _train_args("--preset", "ddqn", "--no-double-dqn") == PRESETS["ddqn"].replace(double_dqn=False)
     assert _train_args("--target-update-every", "100", "--double-dqn", "--loss", "huber") == DEFAULTS.replace(
@@ -145,13 +150,18 @@ def test_train_help_shows_each_presets_values(capsys):
     assert "--double-dqn, --no-double-dqn" in help_text
     lessons = "dueling-ddqn: {0}; d3qn-egreedy: {0}; per-d3qn: {0}; per-d3qn-pixels: {0})"
     assert (
-        "(default: False; ddqn: True; ddqn-soft-bootstrap: True; ddqn-quick: True; " + lessons.format(True) in help_text
+        "(default: False; ddqn: True; ddqn-soft-bootstrap: True; ddqn-quick: True; ddqn-steady: True; "
+        + lessons.format(True)
+        in help_text
     )
-    assert "(default: 128; ddqn: 32; ddqn-soft-bootstrap: 32; ddqn-quick: 64; " + lessons.format(32) in help_text
+    assert (
+        "(default: 128; ddqn: 32; ddqn-soft-bootstrap: 32; ddqn-quick: 64; ddqn-steady: 64; " + lessons.format(32)
+        in help_text
+    )
     assert "(default: 1; ddqn-quick: 4)" in help_text
-    assert "(default: 0; ddqn: 1; ddqn-soft-bootstrap: 1; ddqn-quick: 1; " in help_text
+    assert "(default: 0; ddqn: 1; ddqn-soft-bootstrap: 1; ddqn-quick: 1; ddqn-steady: 1; " in help_text
     assert "dueling-ddqn: 1; d3qn-egreedy: 1; per-d3qn: 1; per-d3qn-pixels: 4)" in help_text
-    assert "(default: 0.95; ddqn-soft-bootstrap: 0.99; ddqn-quick: 0.99)" in help_text
+    assert "(default: 0.95; ddqn-soft-bootstrap: 0.99; ddqn-quick: 0.99; ddqn-steady: 0.99)" in help_text
 
 
 def test_unknown_initializer_is_a_one_line_error():

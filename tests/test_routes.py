@@ -41,8 +41,11 @@ def test_each_routes_figures_are_its_studys(route):
         assert round(statistics.median(float(row["seconds"]) for row in rows), 1) == route.median_seconds
 
 
-def test_the_stays_learned_share_is_the_study_without_a_stop():
-    rows = study_rows(f"docs/study/{routes.STAYS_LEARNED.preset}.csv")
+def test_the_stays_learned_share_is_the_study_without_a_stop_on_the_routes_seeds():
+    route = routes.STAYS_LEARNED
+    rows = study_rows(routes.STAYS_LEARNED_SHARE_STUDY)
+    assert {row["preset"] for row in rows} == {route.preset}
+    assert sorted(int(row["seed"]) for row in rows) == list(range(route.first_seed, route.first_seed + route.runs))
     shares = [float(row["stays_solved"]) for row in rows if row["stays_solved"]]
     assert round(statistics.median(shares), 2) == routes.STAYS_LEARNED_SHARE
 

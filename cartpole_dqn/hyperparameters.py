@@ -250,7 +250,7 @@ _DDQN_SOFT_BOOTSTRAP = _DDQN.replace(
 )
 
 # The quickest route to a solved network, chosen on seeds 300-307 and measured on
-# the unseen seeds 600-609 (docs/presets-and-study.md): ddqn-soft-bootstrap
+# the unseen seeds 600-609 and 1200-1209 (docs/presets-and-study.md): ddqn-soft-bootstrap
 # replaying after every 4th step, as Stable-Baselines3's DQN does by default.  A
 # replay costs about as much as acting for four steps, whatever its minibatch,
 # so each learns more: 64 transitions at 8 times the learning rate, the target

@@ -420,7 +420,7 @@ print(f"\n{STAYS_LEARNED.command}")
 # %% [markdown]
 # `--preset ddqn-quick` replays after every 4th step instead of every step, with larger minibatches
 # and a larger learning rate: `cartpole-dqn train --preset ddqn-quick --episodes 300 --stop-when-solved`
-# solved 10 of 10 new seeds in a median 42 s of training on 2 cores. If training goes on it stays
+# solved 10 of 10 new seeds in a median 13 s of training on 2 cores. If training goes on it stays
 # learned less: on seeds 800-809 its median seed's evaluations were back at 475 or above 38% of the
 # time once there, `ddqn-soft-bootstrap`'s 61% and `ddqn-steady`'s 82% (`docs/lessons-study/`,
 # `docs/steady-search/`).

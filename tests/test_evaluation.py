@@ -140,7 +140,7 @@ def test_stop_when_solved_without_a_value_goes_on_until_every_episode_reaches_50
     )
     assert lines[-2] == (
         "solved soonest: cartpole-dqn train --preset ddqn-quick --episodes 300 --stop-when-solved (solved 10 of 10 "
-        "new seeds in a median 42 s of training on 2 cores); stays learned if training goes on: cartpole-dqn train "
+        "new seeds in a median 13 s of training on 2 cores); stays learned if training goes on: cartpole-dqn train "
         "--preset ddqn-steady --episodes 300 --stop-when-solved (solved 10 of 10 new seeds in a median 31 s of "
         "training on 2 cores; the median seed's evaluations stayed at 475 or above 83% of the time once there)"
     )

@@ -28,11 +28,16 @@ def page_text(name: str) -> str:
     return re.sub(r"\s+", " ", (ROOT / name).read_text(encoding="utf-8"))
 
 
+def assert_rows_are_the_routes_runs(rows, route) -> None:
+    """The study's rows are of the route's preset, one per seed of the route's seeds."""
+    assert {row["preset"] for row in rows} == {route.preset}
+    assert sorted(int(row["seed"]) for row in rows) == list(range(route.first_seed, route.first_seed + route.runs))
+
+
 @pytest.mark.parametrize("route", ROUTES, ids=lambda route: route.preset)
 def test_each_routes_figures_are_its_studys(route):
     rows = study_rows(route.study)
-    assert {row["preset"] for row in rows} == {route.preset}
-    assert sorted(int(row["seed"]) for row in rows) == list(range(route.first_seed, route.first_seed + route.runs))
+    assert_rows_are_the_routes_runs(rows, route)
     assert {int(row["max_episodes"]) for row in rows} == {route.episodes}
     solved = [int(row["solved"]) for row in rows if row["solved"]]
     assert len(solved) == route.solved
@@ -44,8 +49,7 @@ def test_each_routes_figures_are_its_studys(route):
 def test_the_stays_learned_share_is_the_study_without_a_stop_on_the_routes_seeds():
     route = routes.STAYS_LEARNED
     rows = study_rows(routes.STAYS_LEARNED_SHARE_STUDY)
-    assert {row["preset"] for row in rows} == {route.preset}
-    assert sorted(int(row["seed"]) for row in rows) == list(range(route.first_seed, route.first_seed + route.runs))
+    assert_rows_are_the_routes_runs(rows, route)
     shares = [float(row["stays_solved"]) for row in rows if row["stays_solved"]]
     assert round(statistics.median(shares), 2) == routes.STAYS_LEARNED_SHARE
 
